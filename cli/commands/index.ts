@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/** A command group adds its subcommands to the program. One file per group in this folder. */
+export type RegisterCommands = (program: Command) => void;
+
+/** Every command group, in the order `--help` lists them. */
+export const commandGroups: RegisterCommands[] = [];

@@ -1,0 +1,36 @@
+import { InputError, ToolError } from '../domain/errors';
+import { ExitCode } from './exit-codes';
+
+/**
+ * Wraps a command action: the action returns its exit code; known errors become the exit codes of
+ * PRODUCT.md with a one-line message on stderr, and anything unexpected is a failure (3), never success.
+ */
+export function runAction<A extends unknown[]>(
+  action: (...args: A) => Promise<ExitCode | void> | ExitCode | void,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await action(...args);
+      process.exitCode = code ?? ExitCode.ok;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+/** Prints an error for a person and returns the exit code it maps to. */
+export function reportError(err: unknown): ExitCode {
+  if (err instanceof InputError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    for (const p of err.problems) process.stderr.write(`  ${p.message}\n`);
+    return ExitCode.invalidInput;
+  }
+  if (err instanceof ToolError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return ExitCode.failed;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message}\n`);
+  return ExitCode.failed;
+}

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// The native Temporal bridge does not like worker threads: every project runs in forks.
+// `unit` needs no servers. `temporal` gets one real Temporal dev server per test run (global setup).
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/activities/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'temporal',
+          include: ['test/workflows/**/*.test.ts', 'test/replay/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/temporal-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // The time-skipping server is global to its environment and the machine has 2 cores: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

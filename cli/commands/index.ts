@@ -4,4 +4,5 @@ import type { Command } from 'commander';
 export type RegisterCommands = (program: Command) => void;
 
 /** Every command group, in the order `--help` lists them. */
-export const commandGroups: RegisterCommands[] = [];
+export const commandGroups: RegisterCommands[] = [
+];

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { fnv1a64 } from './fingerprint';
+
+/** Which relationship between the three planes (desired, recorded, actual) is broken. */
+export const RelationshipSchema = z.enum(['desired!=actual', 'recorded!=actual', 'desired!=recorded', 'state-stale', 'render-noise']);
+export type Relationship = z.infer<typeof RelationshipSchema>;
+
+/** What happened to the resource, as the detector saw it. */
+export const ChangeTypeSchema = z.enum(['modified', 'deleted', 'created', 'unmanaged']);
+export type ChangeType = z.infer<typeof ChangeTypeSchema>;
+
+/** Who or what changed the resource, when an audit trail says so. */
+export const ActorSchema = z.object({
+  id: z.string().min(1),
+  type: z.enum(['human', 'controller', 'break-glass', 'ci', 'unknown']),
+});
+export type Actor = z.infer<typeof ActorSchema>;
+
+/** One changed field: its JSON pointer, what kind of change, and values when they are safe to show. */
+export const FieldChangeSchema = z.object({
+  path: z.string(),
+  kind: z.enum(['changed', 'added', 'removed']),
+  desired: z.unknown().optional(),
+  actual: z.unknown().optional(),
+});
+export type FieldChange = z.infer<typeof FieldChangeSchema>;
+
+/** What a detector reports for one drifted resource, before anyone has classified it. */
+export const DriftObservationSchema = z.object({
+  unit: z.string().min(1),
+  resourceRef: z.string().min(1),
+  resourceType: z.string().min(1),
+  relationship: RelationshipSchema,
+  changeType: ChangeTypeSchema,
+  changedFields: z.array(z.string()).min(1),
+  diff: z.array(FieldChangeSchema),
+  detectedAt: z.iso.datetime(),
+  detector: z.string().min(1),
+  sourceOfTruth: z.string().optional(),
+  stateBackend: z.string().optional(),
+  /** The runtime's own health reading (e.g. a Deployment's Available condition); absent when unknown. */
+  healthy: z.boolean().optional(),
+  auditCorrelation: z
+    .object({ actor: ActorSchema, source: z.string(), eventTime: z.iso.datetime(), eventName: z.string().optional() })
+    .optional(),
+});
+export type DriftObservation = z.infer<typeof DriftObservationSchema>;
+
+/**
+ * The stable fingerprint of a drift: unit + resource + changed fields (order-insensitive).
+ * Re-detecting the same drift yields the same fingerprint and so joins the running lifecycle.
+ */
+export function fingerprintOf(o: Pick<DriftObservation, 'unit' | 'resourceRef' | 'changedFields'>): string {
+  const fields = [...new Set(o.changedFields)].sort();
+  return fnv1a64([o.unit, o.resourceRef, ...fields].join('\n'));
+}
+
+/** The finding id people type: `<unit>:<fingerprint>`. */
+export function findingIdOf(o: Pick<DriftObservation, 'unit' | 'resourceRef' | 'changedFields'>): string {
+  return `${o.unit}:${fingerprintOf(o)}`;
+}
+
+/** The lifecycle's workflow id, derived (never random): `finding:<unit>:<fingerprint>`. */
+export function workflowIdOf(findingId: string): string {
+  return `finding:${findingId}`;
+}
+
+/** Accepts either a finding id or a lifecycle workflow id and returns the finding id. */
+export function findingIdFromAny(idOrWorkflowId: string): string {
+  return idOrWorkflowId.startsWith('finding:') ? idOrWorkflowId.slice('finding:'.length) : idOrWorkflowId;
+}
+
+const SECRET_KEY = /(password|passwd|secret|token|private[-_]?key|api[-_]?key|credential|connection[-_]?string|client[-_]?secret)/i;
+
+/** True when a JSON pointer names something whose value must never be shown. */
+export function isSecretPath(pointer: string): boolean {
+  return pointer.split('/').some((token) => SECRET_KEY.test(token)) || /^\/(data|stringData)(\/|$)/.test(pointer);
+}
+
+/** Removes values at secret paths from a field change; the path itself stays visible. */
+export function redactFieldChange(change: FieldChange): FieldChange {
+  if (!isSecretPath(change.path)) return change;
+  return { path: change.path, kind: change.kind, desired: '[REDACTED]', actual: '[REDACTED]' };
+}
+
+/** A finding id as a folder name (evidence is stored one folder per finding). */
+export function evidenceFolderName(findingId: string): string {
+  return findingId.replace(/[^A-Za-z0-9._-]/g, '_');
+}

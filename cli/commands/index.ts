@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { registerRegistryCommands } from './registry';
 
 /** A command group adds its subcommands to the program. One file per group in this folder. */
 export type RegisterCommands = (program: Command) => void;
 
 /** Every command group, in the order `--help` lists them. */
 export const commandGroups: RegisterCommands[] = [
+  registerRegistryCommands,
 ];

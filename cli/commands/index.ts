@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerClassifyCommands } from './classify';
 import { registerRegistryCommands } from './registry';
 
 /** A command group adds its subcommands to the program. One file per group in this folder. */
@@ -6,5 +7,6 @@ export type RegisterCommands = (program: Command) => void;
 
 /** Every command group, in the order `--help` lists them. */
 export const commandGroups: RegisterCommands[] = [
+  registerClassifyCommands,
   registerRegistryCommands,
 ];

@@ -1,0 +1,112 @@
+import type { Change, ClassifyUnit, Context } from './input';
+import { pointerSegments } from './pointer';
+import type { Category } from './vocabulary';
+
+/**
+ * Which sensitive categories a change touches: identity (§5.5), network exposure (§9.1, §10),
+ * databases (§18), secrets (§5.7, §17), images, replicas, metadata, cost. The hard rules key on
+ * these, so they are derived in code from resource types, paths and the unit's domain, and
+ * cannot be switched off by a table.
+ */
+
+const IDENTITY_TYPE =
+  /(^aws_iam_|^aws_ssoadmin_|^aws_identitystore_|^google_.*iam|^google_service_account|^azurerm_role_|^azuread_|^github_.*(team|membership|collaborator|permission)|^vault_(policy|.*auth)|(^|\/)(role|clusterrole|rolebinding|clusterrolebinding|serviceaccount)$|iampolicy|iamrole)/i;
+const NETWORK_TYPE =
+  /(^aws_security_group|^aws_vpc_security_group_(ingress|egress)_rule|^aws_network_acl|^aws_lb_listener|^aws_alb_listener|^aws_wafv2|^aws_route$|^aws_internet_gateway|^aws_eip|^google_compute_firewall|^azurerm_network_security_|^azurerm_firewall|(^|\/)(networkpolicy|ingress|gateway|httproute|virtualservice|authorizationpolicy|ciliumnetworkpolicy)$)/i;
+const DATABASE_TYPE =
+  /(^aws_db_|^aws_rds_|^aws_docdb|^aws_neptune|^aws_redshift|^aws_elasticache|^aws_dynamodb_table|^google_sql_|^azurerm_.*(sql|postgres|mysql|cosmosdb)|^postgresql_|^mysql_|^mongodbatlas_|(^|\/)(database|dbschema|databaseschema|postgrescluster|cluster\.postgresql\.cnpg\.io|perconaxtradbcluster)$|^db[-_]schema)/i;
+const SECRET_TYPE =
+  /(^aws_secretsmanager_|^aws_ssm_parameter|^aws_kms_|^google_secret_manager|^azurerm_key_vault_secret|^vault_(generic_secret|kv_secret)|^kubernetes_secret|(^|\/)(secret|externalsecret|sealedsecret|secretstore|clustersecretstore|certificate)$)/i;
+const COST_TYPE =
+  /(^aws_instance$|^aws_autoscaling_group|^aws_eks_node_group|^aws_cloudwatch_log_group|^aws_nat_gateway|(^|\/)nodepool$)/i;
+
+const NETWORK_DOMAINS = /^(network|cloud-network|networking|edge|ingress|public-network)$/i;
+const IDENTITY_DOMAINS = /^(iam|identity|access|auth)$/i;
+const DATABASE_DOMAINS = /^(database|databases|data|db)$/i;
+const SECRET_DOMAINS = /^(secrets?|secret-delivery)$/i;
+
+const SECRET_KEYWORD =
+  /(password|passwd|secret|token|private[-_]?key|api[-_]?key|credential|connection[-_]?string|client[-_]?secret)/i;
+const SECRET_SEGMENT = new RegExp(`${SECRET_KEYWORD.source}|^data$|^stringData$`, 'i');
+const NOT_SECRET = /^(secretName|secretRef|secretKeyRef|secret_arn|secret_id|tokenPeriod)$/i;
+const NETWORK_SEGMENT =
+  /^(ingress|egress|cidr_blocks|ipv6_cidr_blocks|cidr_ip|from_port|to_port|loadBalancerSourceRanges|externalIPs|security_groups|publicly_accessible|public_ip|associate_public_ip_address)$/i;
+const IDENTITY_SEGMENT =
+  /^(assume_role_policy|trust_policy|policy_arn|managed_policy_arns|inline_policy|serviceAccountName|automountServiceAccountToken|roleRef|subjects|principals?)$/i;
+const IMAGE_SEGMENT = /^(image|image_uri|ami)$/i;
+const COST_SEGMENT =
+  /^(instance_type|instance_class|node_type|desired_size|max_size|retention_in_days|allocated_storage|iops|throughput)$/i;
+
+/** True when a pointer names something whose value must never be shown (a secret-ish key). */
+export function isSecretPointer(pointer: string): boolean {
+  return pointerSegments(pointer).some((s) => SECRET_SEGMENT.test(s) && !NOT_SECRET.test(s));
+}
+
+// Resource types, domains and pointers repeat across a fleet: their categories are computed once.
+const typeCache = new Map<string, readonly Category[]>();
+const fieldCache = new Map<string, readonly Category[]>();
+
+function typeCategories(type: string, domain: string): readonly Category[] {
+  const key = `${type}\u0000${domain}`;
+  let cats = typeCache.get(key);
+  if (cats === undefined) {
+    const out: Category[] = [];
+    if (IDENTITY_TYPE.test(type) || IDENTITY_DOMAINS.test(domain)) out.push('identity');
+    if (NETWORK_TYPE.test(type) || NETWORK_DOMAINS.test(domain)) out.push('network-exposure');
+    if (DATABASE_TYPE.test(type) || DATABASE_DOMAINS.test(domain)) out.push('database');
+    if (SECRET_TYPE.test(type) || SECRET_DOMAINS.test(domain)) out.push('secret');
+    if (COST_TYPE.test(type)) out.push('cost');
+    cats = out;
+    if (typeCache.size > 10_000) typeCache.clear();
+    typeCache.set(key, cats);
+  }
+  return cats;
+}
+
+function fieldCategories(field: string, isK8sSecret: boolean): readonly Category[] {
+  const key = `${isK8sSecret ? 1 : 0}${field}`;
+  let cats = fieldCache.get(key);
+  if (cats === undefined) {
+    const out = new Set<Category>();
+    fieldInto(out, field, isK8sSecret);
+    cats = [...out];
+    if (fieldCache.size > 10_000) fieldCache.clear();
+    fieldCache.set(key, cats);
+  }
+  return cats;
+}
+
+/** The categories a change touches, sorted for determinism. */
+export function categoriesOf(unit: ClassifyUnit, change: Change, context: Context): Category[] {
+  const out = new Set<Category>(change.categories ?? []);
+  const type = change.resourceType;
+  for (const c of typeCategories(type, unit.domain ?? '')) out.add(c);
+  if (change.identity === true) out.add('identity');
+  if (context.secret !== undefined) out.add('secret');
+  if (context.costDeltaPercent !== undefined) out.add('cost');
+  const isK8sSecret = /(^|\/)secret$/i.test(type);
+  for (const field of change.changedFields) for (const c of fieldCategories(field, isK8sSecret)) out.add(c);
+  // A Service turned public is network exposure; plain Service metadata is not.
+  if (
+    /(^|\/)service$/i.test(type) &&
+    change.changedFields.some((f) => /^\/spec\/(type|ports|loadBalancerSourceRanges|externalIPs)/.test(f))
+  ) {
+    out.add('network-exposure');
+  }
+  return [...out].sort();
+}
+
+function fieldInto(out: Set<Category>, field: string, isK8sSecret: boolean): void {
+  {
+    const segs = pointerSegments(field);
+    if (segs.some((s) => NETWORK_SEGMENT.test(s))) out.add('network-exposure');
+    if (segs.some((s) => IDENTITY_SEGMENT.test(s))) out.add('identity');
+    // ConfigMap `/data` is not a secret; a Secret's is, and so is any secret-named key.
+    if (isK8sSecret || segs.some((s) => SECRET_KEYWORD.test(s) && !NOT_SECRET.test(s))) out.add('secret');
+    if (segs.some((s) => IMAGE_SEGMENT.test(s))) out.add('image');
+    if (segs.some((s) => COST_SEGMENT.test(s))) out.add('cost');
+    if (segs[segs.length - 1] === 'replicas' && segs[0] === 'spec') out.add('replicas');
+    if (segs[0] === 'metadata' && (segs[1] === 'labels' || segs[1] === 'annotations')) out.add('metadata');
+    else if (!segs.some((s) => IMAGE_SEGMENT.test(s))) out.add('config');
+  }
+}

@@ -1,0 +1,359 @@
+import type { Decision, Reason } from './decision';
+import { conditionsHold } from './evaluate';
+import { deriveFacts, resolveNow, type Facts } from './facts';
+import type { ClassifyInput } from './input';
+import { pointerCovers } from './pointer';
+import { redactText, secretValuesOf } from './redact';
+import { tableDigest, type Budget, type DecisionTable } from './table';
+import {
+  AUTO_HEAL_ACTIONS,
+  NEVER_AUTO_HEAL_CATEGORIES,
+  NO_PERSON_ACTIONS,
+  maxRisk,
+  minRisk,
+  riskRank,
+  type Action,
+  type DriftClass,
+  type Risk,
+} from './vocabulary';
+
+/** Options of {@link classify}. */
+export interface ClassifyOptions {
+  /** The evaluation time (exception expiry, detector age). Wins over `context.now`. Never read from the clock. */
+  now?: Date;
+}
+
+const digests = new WeakMap<DecisionTable, string>();
+function digestOf(table: DecisionTable): string {
+  let d = digests.get(table);
+  if (d === undefined) {
+    d = tableDigest(table);
+    digests.set(table, d);
+  }
+  return d;
+}
+
+const HARD_CATEGORY_RULE: Record<string, string> = {
+  identity: 'hard:identity-never-auto-heal',
+  'network-exposure': 'hard:network-exposure-never-auto-heal',
+  database: 'hard:database-never-auto-heal',
+  secret: 'hard:secret-never-auto-heal',
+};
+
+const FALLBACK_CLASS: DriftClass = 'UNAUTHORIZED_RUNTIME_DRIFT';
+
+// Templates are split once into literal text (even indexes) and placeholder keys (odd indexes).
+const templates = new Map<string, string[]>();
+
+function fill(template: string, input: ClassifyInput, f: Facts, secrets: { list?: string[] }): string {
+  if (!template.includes('{')) return template;
+  let parts = templates.get(template);
+  if (parts === undefined) {
+    parts = template.split(/\{(\w+)\}/);
+    templates.set(template, parts);
+  }
+  let out = '';
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k] as string;
+    // Rule texts are the table author's; only the values filled in from the input are scrubbed.
+    out +=
+      k % 2 === 0
+        ? part
+        : redactText(value(`{${part}}`, part, input, f), (secrets.list ??= secretValuesOf(input)));
+  }
+  return out;
+}
+
+function value(m: string, key: string, input: ClassifyInput, f: Facts): string {
+  const c = input.context;
+  {
+    switch (key) {
+      case 'actor':
+        return f.actor
+          ? `${f.actor.id} (${f.actor.type}${f.actorInferred ? ', from managedFields' : ''})`
+          : 'unknown actor';
+      case 'incident':
+        return c.incident ? `${c.incident.id} (${c.incident.status})` : 'no incident';
+      case 'exception':
+        return f.exceptionWhy ?? 'no exception';
+      case 'policy':
+        return c.policyViolation?.policyId ?? 'no policy';
+      case 'providerUpgrade':
+        return c.providerUpgrade
+          ? `${c.providerUpgrade.from} -> ${c.providerUpgrade.to}`
+          : 'no provider upgrade';
+      case 'fields':
+        return input.change.changedFields.join(', ') || '(whole resource)';
+      case 'owners':
+        return (
+          f.ownership.map((o) => `${o.path || '/'}: ${o.owner} (${o.kind}, ${o.source})`).join('; ') || 'none'
+        );
+      case 'environment':
+        return input.unit.environment;
+      case 'riskTier':
+        return input.unit.riskTier;
+      case 'relationship':
+        return f.planes.relationship;
+      case 'attempts':
+        return String(c.reconcile?.attempts ?? 0);
+      case 'lastError':
+        return c.reconcile?.lastError ?? 'none';
+      case 'externalVersion':
+        return c.secret?.externalVersion ?? 'unknown';
+      case 'clusterVersion':
+        return c.secret?.clusterVersion ?? 'unknown';
+      case 'detector':
+        return f.detectorWhy;
+      case 'change':
+        return c.matchingChange ? `${c.matchingChange.kind} ${c.matchingChange.ref}` : 'no matching change';
+      case 'cost':
+        return c.costDeltaPercent !== undefined ? `${c.costDeltaPercent}%` : 'unknown';
+      default:
+        return m;
+    }
+  }
+}
+
+function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number | undefined): Decision {
+  const { unit, change, context } = input;
+  const f = deriveFacts(input, nowMs);
+  const reasons: Reason[] = [];
+  const secrets: { list?: string[] } = {};
+
+  let driftClass: DriftClass | undefined;
+  let action: Action | undefined;
+  let risk: Risk | undefined;
+  let floor: Risk | undefined;
+  let cap: Risk | undefined;
+  let allow: string | undefined;
+  let deny: string | undefined;
+  let requiresHealthy: string | undefined;
+  let budget: Budget | undefined;
+  const notify: string[] = [unit.owner];
+  const approvers: string[] = [];
+  let createIncident = false;
+  let createIssue = false;
+
+  for (const rule of table.rules) {
+    if (!conditionsHold(rule.when, input, f)) continue;
+    reasons.push({ ruleId: rule.id, why: fill(rule.why, input, f, secrets) });
+    const t = rule.then;
+    if (driftClass === undefined && t.driftClass !== undefined) {
+      driftClass = t.driftClass;
+      f.classified = true;
+      f.driftClass = t.driftClass;
+    }
+    if (action === undefined && t.action !== undefined) action = t.action;
+    if (risk === undefined && t.risk !== undefined) risk = t.risk;
+    if (t.riskAtLeast !== undefined)
+      floor = floor === undefined ? t.riskAtLeast : maxRisk(floor, t.riskAtLeast);
+    if (t.riskAtMost !== undefined) cap = cap === undefined ? t.riskAtMost : minRisk(cap, t.riskAtMost);
+    if (t.autoHeal === 'deny' && deny === undefined) deny = rule.id;
+    if (t.autoHeal === 'allow' && allow === undefined) allow = rule.id;
+    if (t.autoHealRequiresHealthy === true && requiresHealthy === undefined) requiresHealthy = rule.id;
+    if (t.budget !== undefined && budget === undefined) budget = t.budget;
+    if (t.route) {
+      for (const n of t.route.notify ?? []) if (!notify.includes(n)) notify.push(n);
+      for (const a of t.route.approvers ?? []) if (!approvers.includes(a)) approvers.push(a);
+      if (t.route.createIncident === true) createIncident = true;
+      if (t.route.createIssue === true) createIssue = true;
+    }
+    if (t.stop === true) break;
+  }
+
+  if (driftClass === undefined) {
+    driftClass = FALLBACK_CLASS;
+    reasons.push({
+      ruleId: 'fallback:unclassified',
+      why: 'no rule classified this change; unknown drift is treated as unauthorized until a person says otherwise',
+    });
+  }
+
+  // Hard rule (§24.1, §25.5): a failed or overdue detector means unknown, never clean and never "no drift".
+  if (f.detector !== 'ok' && driftClass !== 'DETECTION_STALE') {
+    driftClass = 'DETECTION_STALE';
+    action = undefined;
+    reasons.push({ ruleId: 'hard:detection-stale', why: `${f.detectorWhy}: the result is stale, not clean` });
+  }
+  if (driftClass === 'DETECTION_STALE') {
+    floor = floor === undefined ? 'MEDIUM' : maxRisk(floor, 'MEDIUM');
+    if (action !== undefined && action !== 'INCIDENT' && action !== 'NONE') action = undefined;
+  }
+
+  const defaults = table.classDefaults[driftClass];
+  if (action === undefined)
+    action = defaults?.action ?? (driftClass === 'DETECTION_STALE' ? 'INCIDENT' : 'INCIDENT');
+  if (risk === undefined) risk = defaults?.risk ?? 'MEDIUM';
+  if (floor !== undefined) risk = maxRisk(risk, floor);
+  if (cap !== undefined) risk = minRisk(risk, cap);
+
+  // Auto-heal: every refusal is recorded; the first one names the bound that refused it.
+  const refusals: Reason[] = [];
+  if (f.detector !== 'ok')
+    refusals.push({ ruleId: 'hard:detection-stale', why: 'nothing may be healed from a stale detection' });
+  for (const cat of NEVER_AUTO_HEAL_CATEGORIES) {
+    if (f.categories.includes(cat)) {
+      refusals.push({
+        ruleId: HARD_CATEGORY_RULE[cat] as string,
+        why: `${cat} drift is never silently auto-healed`,
+      });
+    }
+  }
+  if (f.ownershipAmbiguous)
+    refusals.push({
+      ruleId: 'hard:ownership-ambiguous',
+      why: 'field ownership is ambiguous: two owners of equal strength claim a changed field',
+    });
+  if (
+    ['desired!=recorded', 'state-stale', 'render-noise'].includes(f.planes.relationship) ||
+    context.runtimeAccepted === true ||
+    driftClass === 'STALE_DESIRED_STATE'
+  ) {
+    refusals.push({
+      ruleId: 'hard:desired-state-not-fresh',
+      why: `desired state is not a fresh authority here (${f.planes.relationship}${context.runtimeAccepted === true ? ', runtime accepted' : ''})`,
+    });
+  }
+  if (deny !== undefined)
+    refusals.push({ ruleId: `rule:${deny}`, why: `decision rule ${deny} refuses auto-heal` });
+  if (!AUTO_HEAL_ACTIONS.includes(action))
+    refusals.push({
+      ruleId: 'hard:action-not-auto-healable',
+      why: `${action} is not a reversible runtime revert`,
+    });
+  if (!unit.policies.autoHeal)
+    refusals.push({ ruleId: 'unit-policy:autoHeal', why: `unit ${unit.name} has policies.autoHeal = false` });
+  const p = input.autoHealPolicy;
+  if (p) {
+    const name = `AutoHealPolicy${p.name ? `/${p.name}` : ''}`;
+    if (p.deniedDriftClasses?.includes(driftClass))
+      refusals.push({ ruleId: `${name}.deniedDriftClasses`, why: `${driftClass} is a denied drift class` });
+    const deniedHit = p.deniedPaths?.find((d) =>
+      change.changedFields.some((c) => pointerCovers(d, c) || pointerCovers(c, d)),
+    );
+    if (deniedHit !== undefined)
+      refusals.push({
+        ruleId: `${name}.deniedPaths`,
+        why: `a changed field falls under denied path ${deniedHit}`,
+      });
+    if (p.allowedPaths) {
+      const outside = change.changedFields.filter((c) => !p.allowedPaths?.some((a) => pointerCovers(a, c)));
+      if (outside.length > 0 || change.changedFields.length === 0) {
+        refusals.push({
+          ruleId: `${name}.allowedPaths`,
+          why: `changed fields outside allowed paths: ${outside.join(', ') || '(whole resource)'}`,
+        });
+      }
+    }
+    const objects = change.objectCount ?? 1;
+    if (p.maxObjectsPerReconcile !== undefined && objects > p.maxObjectsPerReconcile) {
+      refusals.push({
+        ruleId: `${name}.maxObjectsPerReconcile`,
+        why: `${objects} objects exceed maxObjectsPerReconcile ${p.maxObjectsPerReconcile}`,
+      });
+    }
+    if (p.requireHealthyBeforeHeal === true && context.healthy !== true) {
+      refusals.push({
+        ruleId: `${name}.requireHealthyBeforeHeal`,
+        why: `the workload is ${context.healthy === false ? 'unhealthy' : 'of unknown health'}`,
+      });
+    }
+  }
+  if (requiresHealthy !== undefined && context.healthy !== true) {
+    refusals.push({
+      ruleId: `rule:${requiresHealthy}.requiresHealthy`,
+      why: `auto-heal under ${requiresHealthy} needs a healthy workload; health is ${context.healthy === false ? 'unhealthy' : 'unknown'}`,
+    });
+  }
+  if (allow === undefined)
+    refusals.push({
+      ruleId: 'table:no-rule-allows-auto-heal',
+      why: 'no decision rule allows auto-heal for this change',
+    });
+
+  const autoHealAllowed = refusals.length === 0;
+  for (const r of refusals) if (!reasons.some((x) => x.ruleId === r.ruleId)) reasons.push(r);
+  const needsPerson =
+    driftClass === 'DETECTION_STALE' || (!autoHealAllowed && !NO_PERSON_ACTIONS.includes(action));
+  if (action === 'INCIDENT' || action === 'INCIDENT_AND_REVERT') createIncident = true;
+
+  const domain = unit.domain ?? 'unknown';
+  const decision: Decision = {
+    driftClass,
+    risk,
+    recommendedAction: action,
+    autoHealAllowed,
+    reasons,
+    owner: unit.owner,
+    relationship: f.planes.relationship,
+    categories: f.categories,
+    fieldOwnership: f.ownership.map((o) => ({ ...o, ...(o.managers ? { managers: [...o.managers] } : {}) })),
+    routeHints: {
+      owner: unit.owner,
+      notify,
+      createIncident,
+      createIssue,
+      labels: { driftClass, risk, environment: unit.environment, domain, owner: unit.owner },
+    },
+    needsPerson,
+    finding: {
+      domain,
+      resourceRef: change.resourceRef,
+      environment: unit.environment,
+      owner: unit.owner,
+      driftClass,
+      risk,
+      changedFields: [...change.changedFields],
+      recommendedAction: action,
+      autoHealAllowed,
+    },
+    table: { name: table.metadata.name, version: table.metadata.version, digest: digestOf(table) },
+  };
+  if (!autoHealAllowed) decision.autoHealRefusedBy = (refusals[0] as Reason).ruleId;
+  if (approvers.length > 0) decision.routeHints.approvers = approvers;
+  if (budget !== undefined) decision.budget = budget;
+  const meta = input.finding;
+  if (meta?.findingId !== undefined) decision.finding.findingId = meta.findingId;
+  if (meta?.detectedAt !== undefined) decision.finding.detectedAt = meta.detectedAt;
+  if (meta?.sourceOfTruth !== undefined) decision.finding.sourceOfTruth = meta.sourceOfTruth;
+  if (meta?.stateBackend !== undefined) decision.finding.stateBackend = meta.stateBackend;
+  if (meta?.evidenceUri !== undefined) decision.finding.evidenceUri = meta.evidenceUri;
+  if (f.actor) {
+    const ac: NonNullable<Decision['finding']['auditCorrelation']> = {
+      actor: redactText(f.actor.id, (secrets.list ??= secretValuesOf(input))),
+      actorType: f.actor.type,
+      source: f.actor.source ?? 'context',
+    };
+    if (f.actor.eventTime !== undefined) ac.eventTime = f.actor.eventTime;
+    decision.finding.auditCorrelation = ac;
+  }
+  return decision;
+}
+
+/**
+ * Classifies one change: three-plane analysis, field ownership, the decision table, then the
+ * hard rules no table can override (identity, network-exposure, database and secret drift is
+ * never auto-healed; a failed or overdue detector gives DETECTION_STALE; secret values never
+ * appear; an active exception never raises risk). Pure and deterministic: the same input,
+ * table and `now` give a deep-equal decision. The input is expected to be valid
+ * (`ClassifyInputSchema`); throws `NoDriftInPlanesError` when plane digests all agree.
+ */
+export function classify(input: ClassifyInput, table: DecisionTable, opts: ClassifyOptions = {}): Decision {
+  const nowMs = resolveNow(input, opts.now);
+  const decision = classifyOnce(input, table, nowMs);
+  if (input.context.exception !== undefined) {
+    // Hard rule: an exception may lower risk, never raise it. Compare with the same change without it.
+    const { exception: _exception, ...context } = input.context;
+    const without = classifyOnce({ ...input, context }, table, nowMs);
+    if (riskRank(decision.risk) > riskRank(without.risk)) {
+      decision.risk = without.risk;
+      decision.finding.risk = without.risk;
+      decision.routeHints.labels.risk = without.risk;
+      decision.reasons.push({
+        ruleId: 'hard:exception-never-raises-risk',
+        why: `an exception cannot raise risk above ${without.risk}`,
+      });
+    }
+  }
+  return decision;
+}

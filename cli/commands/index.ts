@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerClassifyCommands } from './classify';
+import { registerPlanCommands } from './plan';
 import { registerRegistryCommands } from './registry';
 
 /** A command group adds its subcommands to the program. One file per group in this folder. */
@@ -7,6 +8,7 @@ export type RegisterCommands = (program: Command) => void;
 
 /** Every command group, in the order `--help` lists them. */
 export const commandGroups: RegisterCommands[] = [
+  registerPlanCommands,
   registerClassifyCommands,
   registerRegistryCommands,
 ];

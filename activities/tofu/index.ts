@@ -1,0 +1,4 @@
+/** Activities that run OpenTofu/Terraform for drift detection. */
+export * from './process-group';
+export * from './run-plan';
+export * from './working-copy';

@@ -1,0 +1,28 @@
+/**
+ * JSON Pointer (RFC 6901) helpers for the paths a plan change touches.
+ */
+
+/** Escapes one reference token: `~` becomes `~0` and `/` becomes `~1`. */
+export function escapePointerToken(token: string | number): string {
+  const s = String(token);
+  // Fast path: almost every attribute name has neither character.
+  if (s.indexOf('~') === -1 && s.indexOf('/') === -1) return s;
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Builds a pointer from path steps, e.g. `['ingress', 0, 'cidr_blocks']` → `/ingress/0/cidr_blocks`. */
+export function toPointer(steps: readonly (string | number)[]): string {
+  let out = '';
+  for (const step of steps) out += `/${escapePointerToken(step)}`;
+  return out;
+}
+
+/** Splits a pointer back into its (unescaped) string tokens. The root pointer `""` has none. */
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) throw new Error(`not a JSON pointer: ${JSON.stringify(pointer)}`);
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}

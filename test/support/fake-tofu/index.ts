@@ -1,0 +1,56 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Absolute path of the fake `tofu` executable (made executable here in case a checkout lost the bit). */
+export function fakeTofuPath(): string {
+  const p = path.join(__dirname, 'tofu');
+  chmodSync(p, 0o755);
+  return p;
+}
+
+/** One step (init, plan or show) of a fake tofu scenario; see the header of ./tofu. */
+export interface FakeStep {
+  exit?: number;
+  stderr?: string;
+  hang?: boolean;
+  ignoreInterrupt?: boolean;
+  lockFailures?: number | 'always';
+  echoEnv?: string[];
+  fixture?: string;
+  raw?: string;
+}
+
+/** A scenario for the fake tofu. */
+export interface FakeScenario {
+  init?: FakeStep;
+  plan?: FakeStep;
+  show?: FakeStep;
+  recordEnv?: string[];
+}
+
+/** A written scenario: the env that selects it, and where the fake logs its invocations and pids. */
+export interface PreparedScenario {
+  dir: string;
+  env: Record<string, string>;
+  logFile: string;
+  pidFile: string;
+}
+
+const scenarioDirs: string[] = [];
+
+/** Removes every scenario dir written so far (call from afterAll). */
+export function removeScenarios(): void {
+  for (const dir of scenarioDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Writes a scenario file into a fresh temp dir and returns the env var that selects it. */
+export function prepareScenario(scenario: FakeScenario): PreparedScenario {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-tofu-'));
+  scenarioDirs.push(dir);
+  const logFile = path.join(dir, 'invocations.jsonl');
+  const pidFile = path.join(dir, 'pids.json');
+  const file = path.join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify({ ...scenario, logFile, pidFile, stateDir: dir }));
+  return { dir, env: { FAKE_TOFU_SCENARIO: file }, logFile, pidFile };
+}

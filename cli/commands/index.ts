@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { registerClassifyCommands } from './classify';
+import { registerDevCommands } from './dev';
+import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
 import { registerRegistryCommands } from './registry';
 
@@ -8,6 +10,8 @@ export type RegisterCommands = (program: Command) => void;
 
 /** Every command group, in the order `--help` lists them. */
 export const commandGroups: RegisterCommands[] = [
+  registerDevCommands,
+  registerLifecycleCommands,
   registerPlanCommands,
   registerClassifyCommands,
   registerRegistryCommands,

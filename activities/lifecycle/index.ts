@@ -1,0 +1,158 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { DriftObservation } from '../../domain/finding';
+import type { LifecycleDecision, Outcome } from '../../domain/lifecycle';
+import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
+import type { EvidenceStore } from '../evidence/evidence-store';
+import type { LocalPlanes } from '../local-planes/local-planes';
+import type { Notifier } from '../notify/console-notifier';
+import { UnknownUnitError, type PolicySource } from './registry-policy';
+
+/** What the lifecycle activities need from the outside world. */
+export interface LifecycleDeps {
+  evidence: EvidenceStore;
+  planes: LocalPlanes;
+  policy: PolicySource;
+  notifier: Notifier;
+  /** How long approvers have before an escalation, how many escalations before the lifecycle expires. */
+  approvalTimeout: string;
+  maxEscalations: number;
+  verifyInterval: string;
+  verifyAttempts: number;
+  clock?: () => Date;
+}
+
+interface Ids {
+  findingId: string;
+  runId: string;
+}
+
+/** Actions whose runtime part is a revert of the actual plane to the desired one. */
+const REVERTING_ACTIONS = ['RUNTIME_REVERT', 'INCIDENT_AND_REVERT'];
+
+/**
+ * The activities of one drift lifecycle. Each stage does its side effect and appends its evidence
+ * record; both are idempotent by (finding, run, step), so a retry after a crash repeats nothing.
+ */
+export function createLifecycleActivities(deps: LifecycleDeps) {
+  const now = () => (deps.clock ? deps.clock() : new Date());
+  const record = (ids: Ids, step: string, data: unknown) =>
+    deps.evidence.append({ findingId: ids.findingId, runId: ids.runId, key: `${ids.runId}:${step}`, step, at: now().toISOString(), data });
+  const evidenceUri = (findingId: string) => `file://${deps.evidence.folderOf(findingId)}`;
+
+  return {
+    /** Records what was detected: the raw, redacted diff and its audit correlation. */
+    async recordDetection(input: Ids & { observation: DriftObservation }): Promise<{ evidenceUri: string }> {
+      await record(input, 'detected', { observation: input.observation });
+      return { evidenceUri: evidenceUri(input.findingId) };
+    },
+
+    /** Classifies the finding with the decision table and the registry's policies, recording the rules that fired. */
+    async classifyFinding(input: Ids & { observation: DriftObservation }): Promise<LifecycleDecision> {
+      const decision = await deps.policy.classify(input.observation, now()).catch((err: Error) => {
+        // A unit outside the registry has no reconciliation contract: permanent. Anything else
+        // (an invalid registry being fixed, a file being replaced) is retried.
+        throw err instanceof UnknownUnitError ? ApplicationFailure.nonRetryable(err.message, 'InvalidInput') : err;
+      });
+      await record(input, 'classified', { decision });
+      return decision;
+    },
+
+    /** Routes the finding: who may approve, who is told, and the approval clock. */
+    async routeFinding(input: Ids & { observation: DriftObservation; decision: LifecycleDecision }): Promise<LifecycleRoute> {
+      const routing = await deps.policy.route(input.observation, input.decision);
+      const route: LifecycleRoute = {
+        ...routing,
+        approvalTimeout: deps.approvalTimeout,
+        maxEscalations: deps.maxEscalations,
+        verifyInterval: deps.verifyInterval,
+        verifyAttempts: deps.verifyAttempts,
+      };
+      await record(input, 'routed', { route });
+      const needsPerson = !input.decision.autoHealAllowed && !['NONE', 'IGNORE'].includes(input.decision.recommendedAction);
+      await deps.notifier.send({
+        kind: needsPerson ? 'approval-requested' : 'routed',
+        findingId: input.findingId,
+        targets: route.notify,
+        text:
+          `${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef}: ${input.decision.recommendedAction}` +
+          (needsPerson ? `; approvers: ${route.approvers.map((a) => a.email).join(', ') || 'none listed'}` : ''),
+      });
+      if (route.createIncident) {
+        await deps.notifier.send({ kind: 'incident', findingId: input.findingId, targets: route.notify, text: `incident opened for ${input.observation.resourceRef}` });
+      }
+      return route;
+    },
+
+    /** Records an approval: a person's answer, or the policy that allowed auto-heal. */
+    async recordApproval(
+      input: Ids & { approval: { kind: 'person'; answer: AnswerRecord; decision: LifecycleDecision } | { kind: 'auto-heal'; decision: LifecycleDecision } },
+    ): Promise<void> {
+      await record(input, 'approval', input.approval);
+    },
+
+    /** Escalates an unanswered approval one level and records it. */
+    async escalate(input: Ids & { level: number; observation: DriftObservation; decision: LifecycleDecision; route: LifecycleRoute }): Promise<void> {
+      await record(input, `escalated-${input.level}`, { level: input.level, after: input.route.approvalTimeout });
+      await deps.notifier.send({
+        kind: 'escalated',
+        findingId: input.findingId,
+        targets: [...input.route.notify, `owner:${input.decision.owner}`],
+        text: `no answer within ${input.route.approvalTimeout}: escalation level ${input.level} for ${input.observation.resourceRef}`,
+      });
+    },
+
+    /** Carries out the approved action. Reverts run against the unit's actual plane, once per run. */
+    async reconcile(
+      input: Ids & { observation: DriftObservation; decision: LifecycleDecision; approvedBy: string },
+    ): Promise<{ action: string; executed: boolean; detail: string }> {
+      const { observation: o, decision } = input;
+      if (decision.recommendedAction.startsWith('INCIDENT')) {
+        // Evidence is preserved before any mutation (§24.2): the detection record is already written.
+        await deps.notifier.send({ kind: 'incident', findingId: input.findingId, targets: [`team:${decision.owner}`], text: `incident for ${o.resourceRef}: ${decision.driftClass} (${decision.risk})` });
+      }
+      let result: { action: string; executed: boolean; detail: string };
+      if (REVERTING_ACTIONS.includes(decision.recommendedAction) && (await deps.planes.has(o.unit))) {
+        const r = await deps.planes.revert(o.unit, o.resourceRef, `${input.runId}:reconcile`, now());
+        result = { action: decision.recommendedAction, executed: true, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident raised; ${r.detail}` : r.detail };
+      } else {
+        // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
+        result = {
+          action: decision.recommendedAction,
+          executed: false,
+          detail: `no executor for ${decision.recommendedAction} on ${o.unit}; recorded for the owner to carry out`,
+        };
+      }
+      await record(input, 'reconciled', { ...result, approvedBy: input.approvedBy });
+      return result;
+    },
+
+    /** Detects again: closed only when the same drift is gone. A failed detection is never "clean". */
+    async verifyClosure(input: Ids & { observation: DriftObservation; attempt: number }): Promise<{ clean: boolean; detail: string }> {
+      const o = input.observation;
+      let result: { clean: boolean; detail: string };
+      if (!(await deps.planes.has(o.unit))) {
+        result = { clean: false, detail: `no detector can observe ${o.unit}: could not tell` };
+      } else {
+        const detection = await deps.planes.detect(o.unit, now());
+        if (detection.status === 'failed') result = { clean: false, detail: `detection failed, could not tell: ${detection.error}` };
+        else {
+          const still = detection.observations.find((x) => x.resourceRef === o.resourceRef);
+          result = still
+            ? { clean: false, detail: `${o.resourceRef} still differs at ${still.changedFields.join(', ')}` }
+            : { clean: true, detail: `${o.resourceRef} matches desired state` };
+        }
+      }
+      await record(input, `verified-${input.attempt}`, result);
+      return result;
+    },
+
+    /** Writes the closing record: the finding in the schema other tools read. */
+    async closeFinding(input: Ids & { outcome: Outcome; escalations: number; detections: number }): Promise<void> {
+      await record(input, 'closed', { outcome: input.outcome, escalations: input.escalations, detections: input.detections });
+      await deps.notifier.send({ kind: 'closed', findingId: input.findingId, targets: [], text: `closed: ${input.outcome}` });
+    },
+  };
+}
+
+/** The lifecycle activities, as the workflow sees them. */
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;

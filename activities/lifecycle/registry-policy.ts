@@ -1,0 +1,175 @@
+import { classify } from '../../domain/classify';
+import type { ClassifyInput } from '../../domain/classify/input';
+import type { DriftObservation } from '../../domain/finding';
+import type { ApproverIdentity, LifecycleDecision } from '../../domain/lifecycle';
+import { loadDecisionTable } from '../../registry/decision-table';
+import { activeExceptionsFor, loadRegistry, matchRoute, policiesFor, resolveApprovers, type Registry, type Target } from '../../registry';
+
+const PERMANENT = '9999-12-31T23:59:59Z';
+
+/** Where a finding is sent and who may answer for it. */
+export interface Routing {
+  approvers: ApproverIdentity[];
+  notify: string[];
+  createIncident: boolean;
+  routeName?: string;
+}
+
+/** The policy the lifecycle asks: how to classify a finding and where to route it. */
+export interface PolicySource {
+  classify(o: DriftObservation, now: Date): Promise<LifecycleDecision>;
+  route(o: DriftObservation, decision: LifecycleDecision): Promise<Routing>;
+}
+
+/** A unit that is not in the registry: permanent, the lifecycle cannot go on without a contract. */
+export class UnknownUnitError extends Error {
+  override readonly name = 'UnknownUnitError';
+  constructor(readonly unit: string, readonly registryDir: string) {
+    super(`unit ${unit} is not in the registry at ${registryDir}`);
+  }
+}
+
+/**
+ * The registry (units, teams, policies, routes, exceptions) plus the decision table, loaded from
+ * disk. Both are read once per `reload()`; the decision records their versions, so history shows
+ * which policy classified a finding.
+ */
+export function createRegistryPolicySource(opts: { registryDir: string; decisionTableFile?: string }): PolicySource & { reload(): void } {
+  let loaded: Promise<{ registry: Registry; table: Awaited<ReturnType<typeof loadDecisionTable>> }> | undefined;
+  const load = () =>
+    (loaded ??= (async () => {
+      const result = await loadRegistry(opts.registryDir);
+      if (!result.ok) {
+        loaded = undefined;
+        const first = result.errors[0];
+        throw new Error(`registry at ${opts.registryDir} is invalid (${result.errors.length} problem(s)); first: ${first?.file}:${first?.line ?? '?'} ${first?.message}`);
+      }
+      return { registry: result.registry, table: await loadDecisionTable(opts.decisionTableFile) };
+    })());
+
+  const unitOf = (registry: Registry, name: string) => {
+    const unit = registry.units.get(name);
+    if (!unit) throw new UnknownUnitError(name, opts.registryDir);
+    return unit;
+  };
+
+  return {
+    reload: () => {
+      loaded = undefined;
+    },
+
+    async classify(o, now) {
+      const { registry, table } = await load();
+      const unit = unitOf(registry, o.unit);
+      const { autoHealPolicies, ownershipRules } = policiesFor(registry, o.unit);
+      const exception = activeExceptionsFor(registry, { unit: o.unit, resourceRef: o.resourceRef, paths: o.changedFields, now })[0];
+      const heal = autoHealPolicies[0];
+      const input: ClassifyInput = {
+        unit: {
+          name: unit.metadata.name,
+          type: unit.spec.type,
+          owner: unit.spec.owner,
+          environment: unit.spec.environment,
+          riskTier: unit.spec.riskTier,
+          ...(unit.spec.domain ? { domain: unit.spec.domain } : {}),
+          policies: {
+            autoHeal: unit.spec.policies?.autoHeal ?? false,
+            requireIncidentForManualChange: unit.spec.policies?.requireIncidentForManualChange ?? false,
+          },
+        },
+        change: {
+          resourceRef: o.resourceRef,
+          resourceType: o.resourceType,
+          relationship: o.relationship,
+          changeType: o.changeType,
+          changedFields: o.changedFields,
+        },
+        context: {
+          detector: { status: 'ok' },
+          now: now.toISOString(),
+          ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
+          ...(o.auditCorrelation
+            ? { actor: { id: o.auditCorrelation.actor.id, type: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
+            : {}),
+          // A permanent exception (justified in the registry) has no expiry; classification needs an instant.
+          ...(exception ? { exception: { id: exception.metadata.name, expiresAt: exception.spec.expiresAt ?? PERMANENT } } : {}),
+        },
+        ...(heal
+          ? {
+              autoHealPolicy: {
+                name: heal.metadata.name,
+                allowedPaths: heal.spec.allowedPaths,
+                deniedPaths: heal.spec.deniedPaths,
+                maxObjectsPerReconcile: heal.spec.maxObjectsPerReconcile,
+                requireHealthyBeforeHeal: heal.spec.requireHealthyBeforeHeal,
+                deniedDriftClasses: heal.spec.deniedDriftClasses,
+              },
+            }
+          : {}),
+        ownershipRules: ownershipRules.map((r) => ({
+          name: r.metadata.name,
+          resource: { group: r.spec.resource.group, kind: r.spec.resource.kind, type: r.spec.resource.resourceType },
+          gitOwned: r.spec.gitOwned,
+          runtimeOwned: r.spec.runtimeOwned?.map((p) => (typeof p === 'string' ? p : p.path)),
+          policyOwned: r.spec.policyOwned?.map((p) => p.path),
+          controllerOwned: r.spec.controllerOwned,
+        })),
+      };
+      const d = classify(input, table, { now });
+      return {
+        driftClass: d.driftClass,
+        risk: d.risk,
+        recommendedAction: d.recommendedAction,
+        autoHealAllowed: d.autoHealAllowed,
+        ...(d.autoHealRefusedBy ? { autoHealRefusedBy: d.autoHealRefusedBy } : {}),
+        owner: d.owner ?? unit.spec.owner,
+        environment: unit.spec.environment,
+        reasons: d.reasons,
+        policyVersion: `registry:${registry.version} table:${table.metadata.name}@${table.metadata.version}`,
+      };
+    },
+
+    async route(o, decision) {
+      const { registry } = await load();
+      const unit = unitOf(registry, o.unit);
+      const approvers = resolveApprovers(registry, o.unit).map((a) => ({
+        email: a.email,
+        team: a.team,
+        ...(a.slackUserId ? { slackUserId: a.slackUserId } : {}),
+        ...(a.githubLogin ? { githubLogin: a.githubLogin } : {}),
+      }));
+      const match = matchRoute(registry, {
+        driftClass: decision.driftClass,
+        domain: unit.spec.domain,
+        environment: unit.spec.environment,
+        severity: decision.risk.toLowerCase(),
+        owner: unit.spec.owner,
+        labels: unit.spec.labels,
+      });
+      return {
+        approvers,
+        notify: match ? match.notify.map((t) => targetName(t, unit.spec.owner)) : [`team:${unit.spec.owner}`],
+        createIncident: match?.createIncident ?? false,
+        ...(match ? { routeName: `${match.policy}#${match.index}` } : {}),
+      };
+    },
+  };
+}
+
+/** A routing target as a short name for notifications and evidence. Webhook URLs keep only their host: a URL may carry a token. */
+export function targetName(t: Target, owner: string): string {
+  switch (t.type) {
+    case 'slack':
+      return `slack:${t.channel}`;
+    case 'github-issue':
+      return `github:${t.repo}`;
+    case 'webhook':
+      return `webhook:${new URL(t.url).host}`;
+    case 'email':
+      return `email:${t.address}`;
+    case 'team':
+      return `team:${t.team}`;
+    case 'owner':
+      return `team:${owner}`;
+  }
+}

@@ -1,0 +1,168 @@
+import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { diffJson, valueAtPointer } from '../../domain/json-diff';
+import { redactFieldChange, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
+
+/** A manifest as it sits in a plane: Kubernetes-shaped, identified by kind/namespace/name. */
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** One line of a unit's audit log (like a Kubernetes audit event, reduced to what correlation needs). */
+export interface AuditLine {
+  resourceRef: string;
+  actor: Actor;
+  eventTime: string;
+  eventName: string;
+  source: string;
+}
+
+/** What one detection of a unit found. "failed" is never "no drift". */
+export type LocalDetection =
+  | { status: 'ok'; unit: string; observations: DriftObservation[]; resources: number }
+  | { status: 'failed'; unit: string; error: string };
+
+/** Fields the runtime owns: never drift by themselves. */
+const RUNTIME_OWNED = ['/status', '/metadata/managedFields', '/metadata/resourceVersion', '/metadata/generation', '/metadata/uid', '/metadata/creationTimestamp'];
+const runtimeOwned = (p: string) => RUNTIME_OWNED.some((r) => p === r || p.startsWith(`${r}/`));
+
+/** `Kind/namespace/name`, the resource reference used in findings. */
+export const refOf = (m: Manifest): string => `${m.kind}/${m.metadata.namespace ?? '_'}/${m.metadata.name}`;
+
+/**
+ * A detector and executor for units whose desired and actual state are manifests in local folders:
+ * `<root>/<unit>/desired/*.json` (what Git renders), `<root>/<unit>/actual/*.json` (what runs) and
+ * `<root>/<unit>/audit.jsonl` (who changed what). The demo's sandbox uses it; so can rendered
+ * manifest snapshots. Reverts are recorded in `<root>/<unit>/ledger.jsonl`, once per key.
+ */
+export class LocalPlanes {
+  constructor(readonly root: string) {}
+
+  /** True when this detector knows the unit (it has a folder). */
+  async has(unit: string): Promise<boolean> {
+    return readdir(path.join(this.root, unit, 'desired')).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async readPlane(unit: string, plane: 'desired' | 'actual'): Promise<Map<string, { file: string; doc: Manifest }>> {
+    const dir = path.join(this.root, unit, plane);
+    const out = new Map<string, { file: string; doc: Manifest }>();
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) {
+      const file = path.join(dir, name);
+      let doc: Manifest;
+      try {
+        doc = JSON.parse(await readFile(file, 'utf8')) as Manifest;
+      } catch (err) {
+        throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+      }
+      if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
+        throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
+      }
+      out.set(refOf(doc), { file, doc });
+    }
+    return out;
+  }
+
+  private async readAudit(unit: string): Promise<AuditLine[]> {
+    const text = await readFile(path.join(this.root, unit, 'audit.jsonl'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as AuditLine);
+  }
+
+  /** Compares desired with actual for every resource of a unit. A read error is a failed detection. */
+  async detect(unit: string, now: Date): Promise<LocalDetection> {
+    try {
+      const [desired, actual, audit] = await Promise.all([this.readPlane(unit, 'desired'), this.readPlane(unit, 'actual'), this.readAudit(unit)]);
+      const observations: DriftObservation[] = [];
+      const refs = [...new Set([...desired.keys(), ...actual.keys()])].sort();
+      for (const ref of refs) {
+        const d = desired.get(ref)?.doc;
+        const a = actual.get(ref)?.doc;
+        let diff: FieldChange[];
+        let changeType: DriftObservation['changeType'];
+        if (d && !a) [changeType, diff] = ['deleted', [{ path: '/', kind: 'removed' }]];
+        else if (!d && a) [changeType, diff] = ['unmanaged', [{ path: '/', kind: 'added' }]];
+        else {
+          changeType = 'modified';
+          diff = diffJson(d, a)
+            .filter((x) => !runtimeOwned(x.path))
+            .map((x) => redactFieldChange({ ...x, desired: valueAtPointer(d, x.path), actual: valueAtPointer(a, x.path) }));
+        }
+        if (diff.length === 0) continue;
+        const lastEvent = audit.filter((e) => e.resourceRef === ref).sort((x, y) => x.eventTime.localeCompare(y.eventTime)).pop();
+        observations.push({
+          unit,
+          resourceRef: ref,
+          resourceType: (d ?? a)!.kind,
+          relationship: 'desired!=actual',
+          changeType,
+          changedFields: diff.map((x) => x.path),
+          diff,
+          detectedAt: now.toISOString(),
+          detector: 'local-planes',
+          ...(healthOf(a) === undefined ? {} : { healthy: healthOf(a) }),
+          sourceOfTruth: `file://${path.join(this.root, unit, 'desired')}`,
+          ...(lastEvent
+            ? { auditCorrelation: { actor: lastEvent.actor, source: lastEvent.source, eventTime: lastEvent.eventTime, eventName: lastEvent.eventName } }
+            : {}),
+        });
+      }
+      return { status: 'ok', unit, observations, resources: refs.length };
+    } catch (err) {
+      return { status: 'failed', unit, error: (err as Error).message };
+    }
+  }
+
+  /**
+   * Applies the desired manifest to the actual plane for one resource (a runtime revert).
+   * Idempotent by `key`: a retry after a crash finds its ledger line and does nothing twice.
+   */
+  async revert(unit: string, resourceRef: string, key: string, at: Date): Promise<{ applied: boolean; detail: string }> {
+    const ledgerFile = path.join(this.root, unit, 'ledger.jsonl');
+    const ledger = await readFile(ledgerFile, 'utf8').catch(() => '');
+    if (ledger.split('\n').some((l) => l && (JSON.parse(l) as { key: string }).key === key)) {
+      return { applied: false, detail: `already applied (${key})` };
+    }
+    const desired = (await this.readPlane(unit, 'desired')).get(resourceRef);
+    if (!desired) throw new Error(`${resourceRef} is not in the desired plane of ${unit}; nothing to revert to`);
+    const actualDir = path.join(this.root, unit, 'actual');
+    const current = (await this.readPlane(unit, 'actual')).get(resourceRef);
+    const target = current?.file ?? path.join(actualDir, path.basename(desired.file));
+    // Keep what the runtime owns (status); take everything else from desired.
+    const next = { ...desired.doc, ...(current?.doc.status !== undefined ? { status: current.doc.status } : {}) };
+    await mkdir(actualDir, { recursive: true });
+    await writeFile(`${target}.tmp`, `${JSON.stringify(next, null, 2)}\n`);
+    await rename(`${target}.tmp`, target);
+    await appendFile(ledgerFile, `${JSON.stringify({ key, action: 'RUNTIME_REVERT', resourceRef, at: at.toISOString() })}\n`);
+    return { applied: true, detail: `applied desired ${resourceRef} to the actual plane` };
+  }
+
+  /** Lines of the unit's action ledger (for audits and tests). */
+  async ledger(unit: string): Promise<{ key: string; action: string; resourceRef: string; at: string }[]> {
+    const text = await readFile(path.join(this.root, unit, 'ledger.jsonl'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { key: string; action: string; resourceRef: string; at: string });
+  }
+}
+
+
+/**
+ * Health as the live object reports it: the Available condition when present, else ready versus
+ * desired replicas. Undefined (unknown) when the object has no status: never guessed as healthy.
+ */
+export function healthOf(live: Manifest | undefined): boolean | undefined {
+  const status = live?.status as { conditions?: { type: string; status: string }[]; readyReplicas?: number; replicas?: number } | undefined;
+  if (!status) return undefined;
+  const available = status.conditions?.find((c) => c.type === 'Available');
+  if (available) return available.status === 'True';
+  if (typeof status.replicas === 'number') return (status.readyReplicas ?? 0) >= status.replicas;
+  return undefined;
+}

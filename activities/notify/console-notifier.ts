@@ -1,0 +1,27 @@
+/** A notification about a finding, to a routing target (Slack channel, issue repo, on-call, ...). */
+export interface Notification {
+  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'closed';
+  findingId: string;
+  targets: string[];
+  text: string;
+}
+
+/** Where notifications go. Production: Slack Web API; on a laptop and in tests: the console. */
+export interface Notifier {
+  send(n: Notification): Promise<void>;
+}
+
+/**
+ * Writes notifications as one line each to a stream (stderr by default) and keeps them in memory,
+ * so the demo shows them and tests can read them. It is the embedded default, not a stand-in:
+ * a deployment without Slack gets exactly this.
+ */
+export class ConsoleNotifier implements Notifier {
+  readonly sent: Notification[] = [];
+  constructor(private readonly out: { write(s: string): unknown } | undefined = process.stderr) {}
+
+  async send(n: Notification): Promise<void> {
+    this.sent.push(n);
+    this.out?.write(`[notify ${n.kind}] ${n.findingId} → ${n.targets.join(', ') || '(no targets)'}: ${n.text}\n`);
+  }
+}

@@ -1,0 +1,142 @@
+import type { Connection } from '@temporalio/client';
+import type { Command } from 'commander';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../workers/config';
+import type * as CreateWorker from '../../workers/create-worker';
+import type { DriftplaneWorker } from '../../workers/create-worker';
+import type * as WorkerSdk from '@temporalio/worker';
+import { renderDemo, runDemo } from '../demo';
+import { ensureDevServer, type DevServer } from '../dev-server';
+import { ExitCode } from '../exit-codes';
+import { runAction } from '../run-action';
+import { connectClient, ensureSearchAttributes } from '../temporal';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// The worker SDK and the activities load only when a worker starts: every other command stays light.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazyWorkerSdk = () => require('@temporalio/worker') as typeof WorkerSdk;
+const lazyCreateWorker = () => (require('../../workers/create-worker') as typeof CreateWorker).createDriftplaneWorker;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  // Once per process, before any worker or native connection exists.
+  if (runtimeInstalled) return;
+  const { DefaultLogger, Runtime } = lazyWorkerSdk();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+/** Starts (or finds) the Temporal server, registers the search attributes and starts a worker. */
+async function startStack(config: Config, opts: { headless?: boolean }) {
+  const server: DevServer = await ensureDevServer({
+    address: config.temporalAddress,
+    home: config.home,
+    dbFile: path.join(config.home, 'temporal.db'),
+    ...(opts.headless ? { headless: true } : {}),
+  });
+  log(server.started ? `started the Temporal dev server at ${server.address}` : `using the Temporal server at ${server.address}`);
+  // Never leave a server we started running behind: not on failure, not on Ctrl-C mid-run.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let connection: Connection | undefined;
+  try {
+    const connected = await connectClient(config.temporalAddress, config.namespace);
+    connection = connected.connection;
+    const added = await ensureSearchAttributes(connection, config.namespace);
+    if (added.length) log(`registered search attributes: ${added.join(', ')}`);
+    quietRuntime();
+    const w: DriftplaneWorker = await lazyCreateWorker()(config);
+    const running = w.worker.run();
+    log(`worker polling task queue ${config.taskQueue}; evidence in ${config.evidenceDir}`);
+    const releaseSignals = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+    const stop = async () => {
+      releaseSignals();
+      if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      await running.catch(() => undefined);
+      await w.close();
+      await connected.connection.close();
+      await server.stop();
+    };
+    return { server, client: connected.client, stop, running, releaseSignals };
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await connection?.close();
+    await server.stop();
+    throw err;
+  }
+}
+
+/** Waits for Ctrl-C (or SIGTERM) to stop the stack gracefully instead of at once. */
+function waitForCtrlC(stack: { releaseSignals(): void }): Promise<void> {
+  stack.releaseSignals();
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+/** `dev` and `demo`. */
+export function registerDevCommands(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'Run driftplane locally: the Temporal dev server with its UI (started only if nothing answers at TEMPORAL_ADDRESS, ' +
+        'state kept in $DRIFTPLANE_HOME/temporal.db) and a worker. Ctrl-C stops what it started.',
+    )
+    .option('--headless', 'start the dev server without its web UI')
+    .action(
+      runAction(async (opts: { headless?: boolean }) => {
+        const config = loadConfig();
+        const stack = await startStack(config, opts);
+        if (stack.server.uiUrl) log(`Temporal UI: ${stack.server.uiUrl}`);
+        log('ready; press Ctrl-C to stop');
+        await Promise.race([waitForCtrlC(stack), stack.running]);
+        log('stopping ...');
+        await stack.stop();
+        return ExitCode.ok;
+      }),
+    );
+
+  program
+    .command('demo')
+    .description(
+      'Run the demo end to end: start what it needs, make out-of-band changes in a sandbox, detect them, ' +
+        'classify, route, approve through the CLI, reconcile and verify, then print a summary.',
+    )
+    .option('--json', 'print { "findings": [ { "findingId", "stage", "evidencePath", ... } ] } on stdout')
+    .option('--keep-running', 'keep the server and worker up after the summary (default when run in a terminal)')
+    .option('--no-keep-running', 'stop everything after the summary')
+    .addHelpText('after', '\nThe demo uses registry/examples/acme and keeps its sandbox, evidence and Temporal state in $DRIFTPLANE_HOME (./.driftplane).')
+    .action(
+      runAction(async (opts: { json?: boolean; keepRunning?: boolean }) => {
+        const config = loadConfig();
+        const stack = await startStack(config, {});
+        let result;
+        try {
+          result = await runDemo(stack.client, config, log);
+        } catch (err) {
+          await stack.stop();
+          throw err;
+        }
+        if (stack.server.uiUrl) result.temporalUiUrl = stack.server.uiUrl;
+        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderDemo(result));
+        const keep = opts.keepRunning ?? (process.stdout.isTTY && stack.server.started);
+        if (keep && stack.server.started) {
+          log(`the server and worker keep running so you can look around${stack.server.uiUrl ? ` at ${stack.server.uiUrl}` : ''}; press Ctrl-C to stop`);
+          await Promise.race([waitForCtrlC(stack), stack.running]);
+        }
+        await stack.stop();
+        const allClosed = result.findings.every((f) => f.stage === 'closed' && f.outcome === 'RECONCILED');
+        return allClosed ? ExitCode.ok : ExitCode.failed;
+      }),
+    );
+}

@@ -1,0 +1,230 @@
+import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { Command } from 'commander';
+import { InputError, ToolError } from '../../domain/errors';
+import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
+import { approve, reject, state, type AnswerAccepted, type LifecycleState } from '../../workflows/messages';
+import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
+import { loadConfig } from '../../workers/config';
+import { ExitCode } from '../exit-codes';
+import { runAction } from '../run-action';
+import { connectClient } from '../temporal';
+
+/** One row of `driftplane findings`. */
+export interface FindingRow {
+  findingId: string;
+  workflowId: string;
+  runId: string;
+  status: string;
+  stage?: string;
+  driftClass?: string;
+  risk?: string;
+  owner?: string;
+  environment?: string;
+  unit?: string;
+  startTime: string;
+}
+
+const FILTERS = [
+  ['class', DriftClassKey],
+  ['risk', RiskKey],
+  ['owner', OwnerKey],
+  ['environment', EnvironmentKey],
+  ['stage', LifecycleStateKey],
+  ['unit', UnitKey],
+] as const;
+
+const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Builds the visibility query for `findings` from its filters. */
+export function findingsQuery(filters: Partial<Record<(typeof FILTERS)[number][0], string>> & { open?: boolean }): string {
+  const parts = [`WorkflowType = 'driftLifecycle'`];
+  for (const [flag, key] of FILTERS) {
+    const v = filters[flag];
+    if (v) parts.push(`${key.name} = ${quote(flag === 'risk' || flag === 'class' ? v.toUpperCase() : v)}`);
+  }
+  if (filters.open) parts.push(`ExecutionStatus = 'Running'`);
+  return parts.join(' AND ');
+}
+
+function rowOf(w: WorkflowExecutionInfo): FindingRow {
+  const sa = w.typedSearchAttributes;
+  const opt = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    findingId: findingIdFromAny(w.workflowId),
+    workflowId: w.workflowId,
+    runId: w.runId,
+    status: w.status.name,
+    ...opt('stage', sa.get(LifecycleStateKey)),
+    ...opt('driftClass', sa.get(DriftClassKey)),
+    ...opt('risk', sa.get(RiskKey)),
+    ...opt('owner', sa.get(OwnerKey)),
+    ...opt('environment', sa.get(EnvironmentKey)),
+    ...opt('unit', sa.get(UnitKey)),
+    startTime: w.startTime.toISOString(),
+  };
+}
+
+/** Lists lifecycles from Temporal visibility, newest first. */
+export async function listFindings(client: Client, query: string, limit: number): Promise<FindingRow[]> {
+  const rows: FindingRow[] = [];
+  for await (const w of client.workflow.list({ query })) {
+    rows.push(rowOf(w));
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+/** Reads one lifecycle's state: by query while it runs, from its result once it has closed. */
+export async function readLifecycle(client: Client, idOrWorkflowId: string): Promise<{ state: LifecycleState; status: string }> {
+  const handle = client.workflow.getHandle(workflowIdOf(findingIdFromAny(idOrWorkflowId)));
+  try {
+    const d = await handle.describe();
+    if (d.status.name === 'COMPLETED') return { state: (await handle.result()) as LifecycleState, status: d.status.name };
+    return { state: await withTimeout(handle.query(state), 15_000, 'no worker answered the state query'), status: d.status.name };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new InputError(`no lifecycle for finding ${findingIdFromAny(idOrWorkflowId)}`, { field: 'findingId' });
+    throw err;
+  }
+}
+
+/** Sends an approve or reject Update; a refused one is an InputError carrying the validator's reason. */
+export async function answerFinding(
+  client: Client,
+  idOrWorkflowId: string,
+  answer: 'approve' | 'reject',
+  input: { approver: string; reason: string; via?: 'cli' | 'slack' | 'dashboard' | 'api' | 'temporal-ui' },
+  timeoutMs = 30_000,
+): Promise<AnswerAccepted> {
+  const findingId = findingIdFromAny(idOrWorkflowId);
+  const handle = client.workflow.getHandle(workflowIdOf(findingId));
+  try {
+    return await withTimeout(
+      handle.executeUpdate(answer === 'approve' ? approve : reject, { args: [{ via: 'cli', ...input }] }),
+      timeoutMs,
+      'no worker took the answer; is a worker running (`driftplane dev`)?',
+    );
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const why = err.cause instanceof Error ? err.cause.message : err.message;
+      throw new InputError(`${answer} refused for ${findingId}: ${why}`, { field: '--as/--reason' });
+    }
+    if (err instanceof WorkflowNotFoundError) throw new InputError(`no running lifecycle for finding ${findingId}`, { field: 'findingId' });
+    throw err;
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new ToolError(`${what} (waited ${ms / 1000}s)`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { client, connection } = await connectClient(config.temporalAddress, config.namespace);
+  try {
+    return await fn(client);
+  } finally {
+    await connection.close();
+  }
+}
+
+function printTable(rows: FindingRow[]): void {
+  if (rows.length === 0) {
+    process.stdout.write('no findings\n');
+    return;
+  }
+  const cols: (keyof FindingRow)[] = ['findingId', 'stage', 'driftClass', 'risk', 'owner', 'environment', 'status'];
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '-').length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  process.stdout.write(`${line(cols.map(String))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c] ?? '-')))}\n`);
+}
+
+/** Renders one lifecycle for a person. */
+export function renderLifecycle(s: LifecycleState, status: string): string {
+  const o = s.observation;
+  const lines = [
+    `finding     ${s.findingId}  (${status}, stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''})`,
+    `resource    ${o.resourceRef} in ${o.unit} (${o.relationship}, ${o.changeType})`,
+    `changed     ${o.changedFields.join(', ')}`,
+  ];
+  if (o.auditCorrelation) lines.push(`actor       ${o.auditCorrelation.actor.id} (${o.auditCorrelation.actor.type}) via ${o.auditCorrelation.source} at ${o.auditCorrelation.eventTime}`);
+  if (s.decision) {
+    const d = s.decision;
+    lines.push(`decision    ${d.driftClass}, risk ${d.risk}, action ${d.recommendedAction}, auto-heal ${d.autoHealAllowed ? 'allowed' : `refused${d.autoHealRefusedBy ? ` by ${d.autoHealRefusedBy}` : ''}`}`);
+    for (const r of d.reasons) lines.push(`  rule      ${r.ruleId}: ${r.why}`);
+  }
+  if (s.route) lines.push(`approvers   ${s.route.approvers.map((a) => a.email).join(', ') || '(none)'}`, `notified    ${s.route.notify.join(', ') || '(nobody)'}`);
+  if (s.answer) lines.push(`answer      ${s.answer.answer} by ${s.answer.approver} (${s.answer.via}): ${s.answer.reason}`);
+  if (s.escalations) lines.push(`escalations ${s.escalations}`);
+  if (s.evidenceUri) lines.push(`evidence    ${s.evidenceUri}`);
+  lines.push('timeline');
+  for (const t of s.timeline) lines.push(`  ${t.at}  ${t.stage.padEnd(9)} ${t.event}${t.detail ? `: ${t.detail}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `findings`, `show`, `approve`, `reject`. */
+export function registerLifecycleCommands(program: Command): void {
+  const findings = program
+    .command('findings')
+    .description('List drift lifecycles from Temporal visibility, newest first.')
+    .option('--json', 'print JSON: { "findings": [ ... ] }')
+    .option('--open', 'only lifecycles that are still running')
+    .option('--limit <n>', 'at most this many rows', '100');
+  for (const [flag] of FILTERS) findings.option(`--${flag} <value>`, `only findings whose ${flag === 'class' ? 'drift class' : flag} is <value>`);
+  findings
+    .addHelpText('after', '\nExamples:\n  driftplane findings --open --risk high\n  driftplane findings --owner checkout --json')
+    .action(
+      runAction(async (opts: Record<string, string | boolean | undefined>) => {
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit must be a whole number above 0', { field: '--limit' });
+        const query = findingsQuery({ ...(opts as Record<string, string>), open: opts.open === true });
+        const rows = await withClient((c) => listFindings(c, query, limit));
+        if (opts.json) process.stdout.write(`${JSON.stringify({ findings: rows }, null, 2)}\n`);
+        else printTable(rows);
+        return ExitCode.ok;
+      }),
+    );
+
+  program
+    .command('show <findingId>')
+    .description('Show one lifecycle: stage, finding, decision and the rules that fired, approvals, timeline.')
+    .option('--json', 'print the lifecycle state as JSON')
+    .action(
+      runAction(async (findingId: string, opts: { json?: boolean }) => {
+        const { state: s, status } = await withClient((c) => readLifecycle(c, findingId));
+        process.stdout.write(opts.json ? `${JSON.stringify({ status, ...s }, null, 2)}\n` : renderLifecycle(s, status));
+        return ExitCode.ok;
+      }),
+    );
+
+  for (const answer of ['approve', 'reject'] as const) {
+    program
+      .command(`${answer} <findingId>`)
+      .description(
+        `${answer === 'approve' ? 'Approve' : 'Reject'} a lifecycle's proposed reconciliation. Only the unit's approvers may answer, ` +
+          'never the actor who caused the drift, and a reason is required.',
+      )
+      .requiredOption('--as <identity>', 'who you are: email, Slack user id or GitHub login of a listed approver')
+      .requiredOption('--reason <text>', 'why (goes into the evidence)')
+      .option('--json', 'print the accepted answer as JSON')
+      .addHelpText('after', `\nExample:\n  driftplane ${answer} checkout-web-prod:760c28255832dc80 --as maria.lopez@acme.example --reason "revert to the digest in Git"`)
+      .action(
+        runAction(async (findingId: string, opts: { as: string; reason: string; json?: boolean }) => {
+          const accepted = await withClient((c) => answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason }));
+          process.stdout.write(opts.json ? `${JSON.stringify(accepted)}\n` : `${accepted.answer} ${accepted.findingId} as ${accepted.approver}\n`);
+          return ExitCode.ok;
+        }),
+      );
+  }
+}

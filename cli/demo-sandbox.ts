@@ -1,0 +1,96 @@
+import { mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * The demo's sandbox: two Argo CD-style apps from registry/examples/acme, each with its desired
+ * manifests (what Git renders) and its actual ones (what runs), then one out-of-band change each,
+ * written the way a person would make it, with an audit line saying who did it.
+ */
+
+const deployment = (ns: string, name: string, image: string, labels: Record<string, string>) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: ns, labels },
+  spec: {
+    replicas: 3,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name, image, resources: { requests: { cpu: '250m', memory: '256Mi' } } }] },
+    },
+  },
+});
+
+/** A live Deployment: the manifest plus the status its controller reports (all replicas available). */
+const withStatus = <T extends { spec: { replicas: number } }>(m: T) => ({
+  ...structuredClone(m),
+  status: {
+    replicas: m.spec.replicas,
+    readyReplicas: m.spec.replicas,
+    availableReplicas: m.spec.replicas,
+    conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }],
+  },
+});
+
+/** One scripted out-of-band change. */
+export interface DemoChange {
+  unit: string;
+  resourceRef: string;
+  actor: { id: string; type: 'human' };
+  what: string;
+}
+
+/** The units the demo uses, as named in registry/examples/acme. */
+export const DEMO_UNITS = ['checkout-web-prod', 'catalog-web-staging'] as const;
+
+/** The approver the demo answers as, and the actor whose change must not approve itself. */
+export const DEMO_APPROVER = 'maria.lopez@acme.example';
+
+/** Writes both planes for every demo unit (replacing an earlier run's), then makes the out-of-band changes. */
+export async function seedDemoSandbox(planesDir: string, now: Date): Promise<DemoChange[]> {
+  const checkout = deployment('checkout', 'web', 'ghcr.io/acme/checkout@sha256:4f3c9a1b7e2d', { app: 'web', tier: 'frontend' });
+  const catalog = deployment('catalog', 'web', 'ghcr.io/acme/catalog@sha256:9b1d0c7e55aa', { app: 'web', tier: 'frontend' });
+  const changes: DemoChange[] = [];
+  for (const [unit, manifest] of [
+    ['checkout-web-prod', checkout],
+    ['catalog-web-staging', catalog],
+  ] as const) {
+    const dir = path.join(planesDir, unit);
+    await rm(dir, { recursive: true, force: true });
+    for (const plane of ['desired', 'actual'] as const) {
+      await mkdir(path.join(dir, plane), { recursive: true });
+      // The live object carries the status its controller reports; Git never does.
+      const doc = plane === 'actual' ? withStatus(manifest) : manifest;
+      await writeFile(path.join(dir, plane, 'deployment-web.json'), `${JSON.stringify(doc, null, 2)}\n`);
+    }
+  }
+
+  // A person patches the production image by hand (kubectl set image): unauthorized runtime drift.
+  const patched = withStatus(checkout);
+  patched.spec.template.spec.containers[0]!.image = 'ghcr.io/acme/checkout:hotfix-debug';
+  changes.push(await mutate(planesDir, 'checkout-web-prod', patched, { id: 'dave.kim@acme.example', type: 'human' }, 'kubectl set image', now, 'set image to a mutable debug tag'));
+
+  // Someone relabels the staging app by hand (kubectl label): low risk, Git owns the field, auto-heal may revert it.
+  const relabelled = withStatus(catalog);
+  relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'experimental' };
+  changes.push(await mutate(planesDir, 'catalog-web-staging', relabelled, { id: 'sam.ortiz@acme.example', type: 'human' }, 'kubectl label', now, 'relabelled tier=experimental'));
+  return changes;
+}
+
+async function mutate(
+  planesDir: string,
+  unit: string,
+  manifest: { kind: string; metadata: { name: string; namespace: string } },
+  actor: DemoChange['actor'],
+  eventName: string,
+  now: Date,
+  what: string,
+): Promise<DemoChange> {
+  const resourceRef = `${manifest.kind}/${manifest.metadata.namespace}/${manifest.metadata.name}`;
+  await writeFile(path.join(planesDir, unit, 'actual', 'deployment-web.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await appendFile(
+    path.join(planesDir, unit, 'audit.jsonl'),
+    `${JSON.stringify({ resourceRef, actor, eventTime: new Date(now.getTime() - 60_000).toISOString(), eventName, source: 'k8s-audit' })}\n`,
+  );
+  return { unit, resourceRef, actor, what };
+}

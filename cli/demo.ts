@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { InputError } from '../domain/errors';
+import { evidenceFolderName } from '../domain/finding';
+import type { LifecycleState } from '../workflows/messages';
+import { state } from '../workflows/messages';
+import type { UnitScanResult } from '../workflows/unit-scan';
+import type { Config } from '../workers/config';
+import { answerFinding } from './commands/lifecycle';
+import { DEMO_APPROVER, DEMO_UNITS, seedDemoSandbox } from './demo-sandbox';
+
+const run = promisify(execFile);
+const binPath = path.resolve(__dirname, '..', 'bin', 'driftplane.cjs');
+
+/** One finding in the demo's summary (and in `demo --json`). */
+export interface DemoFinding {
+  findingId: string;
+  workflowId: string;
+  unit: string;
+  resourceRef: string;
+  stage: string;
+  outcome?: string;
+  driftClass?: string;
+  risk?: string;
+  recommendedAction?: string;
+  autoHealAllowed?: boolean;
+  approvedBy?: string;
+  stages: string[];
+  evidencePath: string;
+}
+
+/** The demo's result. */
+export interface DemoResult {
+  findings: DemoFinding[];
+  refusedApprovals: { findingId: string; as: string; why: string }[];
+  temporalUiUrl?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Drives the demo scenario end to end against a running worker: seed the sandbox, make the
+ * out-of-band changes, scan each unit, answer the approvals through the `driftplane` CLI (after
+ * showing that the drift's own actor is refused), and wait for every lifecycle to close.
+ */
+export async function runDemo(client: Client, config: Config, log: (line: string) => void): Promise<DemoResult> {
+  const changes = await seedDemoSandbox(config.planesDir, new Date());
+  for (const c of changes) log(`out-of-band change: ${c.actor.id} ${c.what} on ${c.resourceRef} (${c.unit})`);
+
+  const opened: { unit: string; findingId: string; workflowId: string; resourceRef: string }[] = [];
+  for (const unit of DEMO_UNITS) {
+    const scan = (await client.workflow.execute('unitScan', {
+      workflowId: `scan:${unit}:${new Date().toISOString()}`,
+      taskQueue: config.taskQueue,
+      args: [{ unit }],
+    })) as UnitScanResult;
+    if (scan.status === 'failed') throw new InputError(`scan of ${unit} failed: ${scan.error}`);
+    if (scan.status === 'clean') throw new InputError(`scan of ${unit} found no drift, but the demo changed it`);
+    log(`scan ${unit}: ${scan.findings.length} finding(s) in ${scan.resources} resource(s)`);
+    for (const f of scan.findings) opened.push({ unit, ...f });
+  }
+
+  const refused: DemoResult['refusedApprovals'] = [];
+  const pending = new Set(opened.map((o) => o.workflowId));
+  const deadline = Date.now() + 120_000;
+  while (pending.size > 0) {
+    if (Date.now() > deadline) throw new Error(`lifecycles did not finish in time: ${[...pending].join(', ')}`);
+    for (const o of opened.filter((x) => pending.has(x.workflowId))) {
+      const handle = client.workflow.getHandle(o.workflowId);
+      const s = await handle.query(state);
+      if (s.stage === 'closed') {
+        pending.delete(o.workflowId);
+        continue;
+      }
+      if (s.stage === 'approve' && s.route && !s.answer && s.decision && !s.decision.autoHealAllowed) {
+        const actor = s.observation.auditCorrelation?.actor.id;
+        if (actor) {
+          // The drift's own actor tries to approve: the Update's validator refuses, leaving no trace in history.
+          try {
+            await answerFinding(client, o.findingId, 'approve', { approver: actor, reason: 'it was me, it is fine' });
+          } catch (err) {
+            const why = (err as Error).message.replace(/^.*refused for [^:]+:[^:]+: /, '');
+            refused.push({ findingId: o.findingId, as: actor, why });
+            log(`refused approval of ${o.findingId} as ${actor}: ${why}`);
+          }
+        }
+        log(`approving ${o.findingId} through the CLI as ${DEMO_APPROVER}`);
+        const { stdout } = await run(process.execPath, [binPath, 'approve', o.findingId, '--as', DEMO_APPROVER, '--reason', 'Unapproved image tag in prod: revert to the digest in Git'], {
+          env: { ...process.env, TEMPORAL_ADDRESS: config.temporalAddress, TEMPORAL_NAMESPACE: config.namespace },
+        });
+        log(`  driftplane approve: ${stdout.trim()}`);
+      }
+    }
+    if (pending.size > 0) await sleep(300);
+  }
+
+  const findings: DemoFinding[] = [];
+  for (const o of opened) {
+    const s = (await client.workflow.getHandle(o.workflowId).result()) as LifecycleState;
+    findings.push(summarize(o, s, config));
+  }
+  return { findings, refusedApprovals: refused };
+}
+
+function summarize(o: { unit: string; findingId: string; workflowId: string; resourceRef: string }, s: LifecycleState, config: Config): DemoFinding {
+  const stages = [...new Set(s.timeline.filter((t) => t.event === 'entered').map((t) => t.stage))];
+  return {
+    findingId: o.findingId,
+    workflowId: o.workflowId,
+    unit: o.unit,
+    resourceRef: o.resourceRef,
+    stage: s.stage,
+    ...(s.outcome ? { outcome: s.outcome } : {}),
+    ...(s.decision
+      ? { driftClass: s.decision.driftClass, risk: s.decision.risk, recommendedAction: s.decision.recommendedAction, autoHealAllowed: s.decision.autoHealAllowed }
+      : {}),
+    ...(s.answer ? { approvedBy: s.answer.approver } : s.decision?.autoHealAllowed ? { approvedBy: 'policy:auto-heal' } : {}),
+    stages,
+    evidencePath: path.join(config.evidenceDir, evidenceFolderName(o.findingId)),
+  };
+}
+
+/** The demo's summary for a person. */
+export function renderDemo(r: DemoResult): string {
+  const lines = ['', 'driftplane demo: summary', ''];
+  for (const f of r.findings) {
+    lines.push(
+      `${f.findingId}`,
+      `  ${f.resourceRef}: ${f.driftClass} (${f.risk}) → ${f.recommendedAction}, auto-heal ${f.autoHealAllowed ? 'allowed' : 'refused'}`,
+      `  stages   ${f.stages.join(' → ')}`,
+      `  outcome  ${f.outcome ?? '-'}${f.approvedBy ? `, approved by ${f.approvedBy}` : ''}`,
+      `  evidence ${f.evidencePath}`,
+      '',
+    );
+  }
+  for (const x of r.refusedApprovals) lines.push(`refused: ${x.as} on ${x.findingId}: ${x.why}`);
+  if (r.temporalUiUrl) lines.push('', `Temporal UI: ${r.temporalUiUrl}/namespaces/default/workflows`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,84 @@
+/**
+ * Records histories of real lifecycle runs into test/fixtures/histories/, for the replay tests.
+ * Run after any intended change to workflow code: `npm run record-histories`. It starts its own
+ * Temporal dev server and worker, drives each scenario, and exports each history with
+ * `temporal workflow show --output json` (the format the replayer reads).
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConsoleNotifier } from '../activities/notify/console-notifier';
+import { answerFinding } from '../cli/commands/lifecycle';
+import { seedDemoSandbox } from '../cli/demo-sandbox';
+import { locateTemporalCli } from '../cli/local-tools';
+import { approvalSignal, type LifecycleState } from '../workflows/messages';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import type { UnitScanResult } from '../workflows/unit-scan';
+import { createDriftplaneWorker } from '../workers/create-worker';
+import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-harness';
+
+const outDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cli = locateTemporalCli();
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS } });
+  const config = await testConfig(env.address, { DRIFTPLANE_APPROVAL_TIMEOUT: '2s', DRIFTPLANE_MAX_ESCALATIONS: '1' });
+  const w = await createDriftplaneWorker(config, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
+  mkdirSync(outDir, { recursive: true });
+
+  const save = (name: string, workflowId: string, runId: string) => {
+    const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--run-id', runId, '--output', 'json'], { encoding: 'utf8' });
+    writeFileSync(path.join(outDir, `${name}.json`), json);
+    process.stderr.write(`recorded ${name} (${workflowId})\n`);
+  };
+  const scan = async (unit: string) => {
+    await seedDemoSandbox(config.planesDir, new Date());
+    const workflowId = `scan:${unit}:${Date.now()}`;
+    const handle = await env.client.workflow.start('unitScan', { workflowId, taskQueue: config.taskQueue, args: [{ unit }] });
+    const r = (await handle.result()) as UnitScanResult;
+    if (r.status !== 'drift') throw new Error(`no drift in ${unit}`);
+    return { scanId: workflowId, scanRunId: handle.firstExecutionRunId, ...r.findings[0]! };
+  };
+  const finish = async (workflowId: string) => (await env.client.workflow.getHandle(workflowId).result()) as LifecycleState;
+
+  await w.worker.runUntil(async () => {
+    const approved = await scan('checkout-web-prod');
+    save('unit-scan-drift', approved.scanId, approved.scanRunId);
+    await waitForState(env.client, approved.workflowId, awaitingApproval);
+    await answerFinding(env.client, approved.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' });
+    await finish(approved.workflowId);
+    save('lifecycle-approved-revert', approved.workflowId, approved.runId);
+
+    const rejected = await scan('checkout-web-prod');
+    await waitForState(env.client, rejected.workflowId, awaitingApproval);
+    await answerFinding(env.client, rejected.findingId, 'reject', { approver: 'maria.lopez@acme.example', reason: 'accepted; PR follows' });
+    await finish(rejected.workflowId);
+    save('lifecycle-rejected', rejected.workflowId, rejected.runId);
+
+    const signalled = await scan('checkout-web-prod');
+    await waitForState(env.client, signalled.workflowId, awaitingApproval);
+    const h = env.client.workflow.getHandle(signalled.workflowId);
+    await h.signal(approvalSignal, { approver: 'dave.kim@acme.example', reason: 'not mine to give' });
+    await h.signal(approvalSignal, { approver: 'maria.lopez@acme.example', reason: 'approved in the Temporal UI' });
+    await finish(signalled.workflowId);
+    save('lifecycle-signal-approval', signalled.workflowId, signalled.runId);
+
+    const expired = await scan('checkout-web-prod');
+    await finish(expired.workflowId);
+    save('lifecycle-expired', expired.workflowId, expired.runId);
+
+    const healed = await scan('catalog-web-staging');
+    await finish(healed.workflowId);
+    save('lifecycle-auto-heal', healed.workflowId, healed.runId);
+  });
+  await w.close();
+  await env.teardown();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 3;
+});

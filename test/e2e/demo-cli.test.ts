@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../support/shared-fixtures';
+
+const run = promisify(execFile);
+const bin = path.join(repoRoot, 'bin', 'driftplane.cjs');
+let env: NodeJS.ProcessEnv;
+
+/** Runs the real `driftplane` binary; resolves with its exit code instead of throwing. */
+async function driftplane(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env, cwd: repoRoot, timeout: 180_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+interface DemoJson {
+  findings: { findingId: string; stage: string; outcome: string; evidencePath: string; driftClass: string; approvedBy: string; stages: string[] }[];
+  refusedApprovals: { as: string; why: string }[];
+}
+let demo: DemoJson;
+
+beforeAll(async () => {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'driftplane-e2e-'));
+  env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DRIFTPLANE_HOME: home, DRIFTPLANE_TASK_QUEUE: `e2e-${path.basename(home)}`, DRIFTPLANE_VERIFY_INTERVAL: '1s' };
+  const r = await driftplane('demo', '--json', '--no-keep-running');
+  expect(r.stderr).not.toMatch(/^error:/m);
+  expect(r.code).toBe(0);
+  demo = JSON.parse(r.stdout) as DemoJson;
+});
+
+describe('driftplane demo, then the lifecycle commands, through the CLI', () => {
+  it('drives every finding through all six stages to a verified close, with evidence on disk', () => {
+    expect(demo.findings).toHaveLength(2);
+    for (const f of demo.findings) {
+      expect(f.stage).toBe('closed');
+      expect(f.outcome).toBe('RECONCILED');
+      expect(f.stages).toEqual(['detect', 'classify', 'route', 'approve', 'reconcile', 'verify', 'closed']);
+      expect(existsSync(f.evidencePath)).toBe(true);
+      expect(readdirSync(f.evidencePath).filter((n) => n.endsWith('.json')).length).toBeGreaterThanOrEqual(7);
+    }
+    const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
+    expect(prod.approvedBy).toBe('maria.lopez@acme.example');
+    expect(demo.refusedApprovals).toEqual([expect.objectContaining({ as: 'dave.kim@acme.example', why: expect.stringMatching(/not an approver/) })]);
+  });
+
+  it('lists the lifecycles from Temporal visibility, filtered by search attributes', async () => {
+    const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
+    let rows: { findingId: string; stage: string; risk: string; owner: string }[] = [];
+    for (let i = 0; i < 50 && !rows.some((x) => x.findingId === prod.findingId && x.stage === 'closed'); i++) {
+      const r = await driftplane('findings', '--json', '--owner', 'checkout', '--risk', 'high');
+      expect(r.code).toBe(0);
+      rows = (JSON.parse(r.stdout) as { findings: typeof rows }).findings;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(rows.find((x) => x.findingId === prod.findingId)).toMatchObject({ stage: 'closed', risk: 'HIGH', owner: 'checkout' });
+    expect(rows.every((x) => x.owner === 'checkout' && x.risk === 'HIGH')).toBe(true);
+  });
+
+  it('shows one lifecycle with its decision, the rules that fired and its timeline', async () => {
+    const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
+    const text = await driftplane('show', prod.findingId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`finding     ${prod.findingId}`);
+    expect(text.stdout).toMatch(/rule\s+\S+:/);
+    expect(text.stdout).toContain('approved by maria.lopez@acme.example');
+    const json = JSON.parse((await driftplane('show', `finding:${prod.findingId}`, '--json')).stdout) as { outcome: string; decision: { reasons: unknown[] } };
+    expect(json.outcome).toBe('RECONCILED');
+    expect(json.decision.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('exits 1 naming the problem for an answer the lifecycle cannot take, and for unknown findings', async () => {
+    const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
+    const late = await driftplane('approve', prod.findingId, '--as', 'maria.lopez@acme.example', '--reason', 'again');
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/error: .*(not waiting|no running lifecycle|refused)/);
+    const unknown = await driftplane('show', 'nope:0000000000000000');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no lifecycle for finding nope:0000000000000000');
+    const noReason = await driftplane('approve', prod.findingId, '--as', 'maria.lopez@acme.example');
+    expect(noReason.code).toBe(1);
+    expect(noReason.stderr).toMatch(/--reason/);
+  });
+
+  it('exits 3 with a hint when Temporal cannot be reached: never a silent success', async () => {
+    const saved = env;
+    env = { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    try {
+      const r = await driftplane('findings');
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/cannot reach Temporal at 127\.0\.0\.1:1/);
+      expect(r.stderr).toMatch(/hint: start one with `driftplane dev`/);
+    } finally {
+      env = saved;
+    }
+  });
+});

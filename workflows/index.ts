@@ -1,0 +1,3 @@
+/** Every workflow driftplane registers. Workflow names are nouns and never change once released. */
+export { driftLifecycle } from './drift-lifecycle';
+export { unitScan } from './unit-scan';

@@ -1,13 +1,11 @@
+import { escapePointerToken, unescapePointerToken } from './json-pointer';
+
 /** One difference between two JSON documents, at a JSON pointer (RFC 6901). */
 export interface JsonDifference {
   path: string;
   kind: 'changed' | 'added' | 'removed';
 }
 
-/** Escapes one JSON-pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`). */
-export function escapePointerToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -47,7 +45,7 @@ export function valueAtPointer(doc: unknown, pointer: string): unknown {
   if (pointer === '' || pointer === '/') return doc;
   let cur: unknown = doc;
   for (const raw of pointer.split('/').slice(1)) {
-    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const token = unescapePointerToken(raw);
     if (Array.isArray(cur)) cur = cur[Number(token)];
     else if (isObject(cur)) cur = cur[token];
     else return undefined;

@@ -14,6 +14,7 @@ import { PolicyDocumentError } from './errors';
 import { toComparable, type ComparableAttribute, type ComparableResource } from './normalize';
 import { ACCOUNT_LISTED_TYPES, type InventoryResourceType } from './resource-types';
 import type { RecordedResource } from './tfstate';
+import { escapePointerToken, unescapePointerToken } from '../json-pointer';
 
 /** What the observer saw for one recorded resource. Attributes use tfstate names. */
 export type Observation =
@@ -35,10 +36,6 @@ export interface AccountListing {
   failures: { type: InventoryResourceType; code: string; message: string }[];
 }
 
-/** Escapes one JSON-pointer reference token (RFC 6901). */
-export function pointerToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,7 +57,7 @@ function diffNested(recorded: unknown, actual: unknown, path: string): Attribute
   if (isRecord(recorded) && isRecord(actual)) {
     const out: AttributeChange[] = [];
     for (const k of [...new Set([...Object.keys(recorded), ...Object.keys(actual)])].sort()) {
-      const p = `${path}/${pointerToken(k)}`;
+      const p = `${path}/${escapePointerToken(k)}`;
       if (!(k in actual)) out.push({ path: p, op: 'removed', recorded: recorded[k] });
       else if (!(k in recorded)) out.push({ path: p, op: 'added', actual: actual[k] });
       else out.push(...diffNested(recorded[k], actual[k], p));
@@ -71,7 +68,7 @@ function diffNested(recorded: unknown, actual: unknown, path: string): Attribute
 }
 
 function diffAttribute(name: string, r: ComparableAttribute, a: ComparableAttribute): AttributeChange[] {
-  const path = `/${pointerToken(name)}`;
+  const path = `/${escapePointerToken(name)}`;
   switch (r.kind) {
     case 'scalar':
     case 'policy':
@@ -94,7 +91,7 @@ function diffAttribute(name: string, r: ComparableAttribute, a: ComparableAttrib
       const av = a.value as Record<string, string>;
       const out: AttributeChange[] = [];
       for (const k of [...new Set([...Object.keys(rv), ...Object.keys(av)])].sort()) {
-        const p = `${path}/${pointerToken(k)}`;
+        const p = `${path}/${escapePointerToken(k)}`;
         if (!(k in av)) out.push({ path: p, op: 'removed', recorded: rv[k] });
         else if (!(k in rv)) out.push({ path: p, op: 'added', actual: av[k] });
         else if (rv[k] !== av[k]) out.push({ path: p, op: 'changed', recorded: rv[k], actual: av[k] });
@@ -119,7 +116,7 @@ export function diffComparable(recorded: ComparableResource, actual: ComparableR
 function redact(changes: AttributeChange[], sensitive: string[]): AttributeChange[] {
   if (sensitive.length === 0) return changes;
   return changes.map((c) => {
-    const top = c.path.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~') ?? '';
+    const top = unescapePointerToken(c.path.split('/')[1] ?? '');
     if (!sensitive.includes(top)) return c;
     return {
       path: c.path,

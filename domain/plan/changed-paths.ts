@@ -1,4 +1,4 @@
-import { escapePointerToken } from './json-pointer';
+import { escapePointerToken } from '../json-pointer';
 
 /**
  * The before/after halves of an OpenTofu/Terraform change representation (`change` of a

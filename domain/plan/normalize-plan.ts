@@ -1,7 +1,7 @@
 import { InputError } from '../errors';
 import { changedPaths, jsonEqual, truncateAtSensitive } from './changed-paths';
 import { isIdentityResourceType } from './identity';
-import { toPointer } from './json-pointer';
+import { toPointer } from '../json-pointer';
 import type {
   NormalizedPlan,
   OutputChange,

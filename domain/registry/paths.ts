@@ -1,4 +1,5 @@
 import type { SensitiveCategory } from './schemas';
+import { toPointer, unescapePointerToken } from '../json-pointer';
 
 /**
  * Field paths are JSON pointers (`/spec/template/spec/containers/0/image`) in which a pattern
@@ -12,12 +13,12 @@ export function splitPointer(pointer: string): string[] {
   return pointer
     .slice(pointer.startsWith('/') ? 1 : 0)
     .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map(unescapePointerToken);
 }
 
 /** Joins segments into a JSON pointer, escaping `~` and `/`. */
 export function joinPointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+  return toPointer(segments);
 }
 
 function segmentMatches(pattern: string, segment: string): boolean {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../domain/errors';
 import { changedPaths } from '../../../domain/plan/changed-paths';
 import { isIdentityResourceType } from '../../../domain/plan/identity';
-import { parsePointer, toPointer } from '../../../domain/plan/json-pointer';
+import { parsePointer, toPointer } from '../../../domain/json-pointer';
 import { normalizePlan } from '../../../domain/plan/normalize-plan';
 
 type Change = Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * JSON Pointer (RFC 6901) helpers for the paths a plan change touches.
+ * JSON Pointer (RFC 6901) helpers: the one place that escapes and unescapes reference tokens.
  */
 
 /** Escapes one reference token: `~` becomes `~0` and `/` becomes `~1`. */
@@ -8,6 +8,12 @@ export function escapePointerToken(token: string | number): string {
   // Fast path: almost every attribute name has neither character.
   if (s.indexOf('~') === -1 && s.indexOf('/') === -1) return s;
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Unescapes one reference token: `~1` becomes `/` and `~0` becomes `~` (in that order). */
+export function unescapePointerToken(token: string): string {
+  if (token.indexOf('~') === -1) return token;
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 /** Builds a pointer from path steps, e.g. `['ingress', 0, 'cidr_blocks']` → `/ingress/0/cidr_blocks`. */
@@ -24,5 +30,5 @@ export function parsePointer(pointer: string): string[] {
   return pointer
     .slice(1)
     .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map(unescapePointerToken);
 }

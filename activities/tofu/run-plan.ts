@@ -413,12 +413,28 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
           ...artifacts,
         });
       }
-      // The JSON wins: -detailed-exitcode is known to be wrong for refresh-only plans upstream.
-      const exitCodeAgrees = (planExitCode === 2) === (normalized.result === 'DRIFT_DETECTED');
+      // Exit code 2 means "changes present": resource drift or changes, or changed root outputs.
+      // The JSON wins when it shows drift the exit code missed (-detailed-exitcode is known to be
+      // wrong for refresh-only plans upstream). The other way round, exit 2 with nothing at all in
+      // the JSON, is a contradiction: "could not tell", never NO_CHANGES (§24.1).
+      const jsonShowsChanges = normalized.result === 'DRIFT_DETECTED' || normalized.outputChanges.length > 0;
+      const exitCodeAgrees = (planExitCode === 2) === jsonShowsChanges;
       if (!exitCodeAgrees) {
         ctx.log.warn(
-          `runPlan ${input.unit}: plan exit code ${String(planExitCode)} disagrees with the plan JSON (${normalized.result}, ${input.mode}); trusting the JSON`,
+          `runPlan ${input.unit}: plan exit code ${String(planExitCode)} disagrees with the plan JSON (${normalized.result}, ${input.mode})`,
         );
+      }
+      if (planExitCode === 2 && !jsonShowsChanges) {
+        return finish({
+          status: 'DETECTION_FAILED',
+          phase: 'show',
+          planExitCode,
+          exitCodeAgrees,
+          planAttempts: state.attempt,
+          plan: normalized,
+          reason: `plan exited 2 (changes present) but its JSON shows no change at all (${input.mode}); cannot tell which is right`,
+          ...artifacts,
+        });
       }
       return finish({
         status: normalized.result,

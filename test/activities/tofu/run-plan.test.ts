@@ -267,13 +267,23 @@ describe('runPlan against a fake tofu replaying recorded plans', () => {
     expect(logs.some((l) => l.level === 'WARN' && /disagrees/.test(l.message))).toBe(true);
   });
 
-  it('refresh-only, exit code 2 but no drift in the JSON (upstream #35117): the JSON wins, flagged', async () => {
+  it('refresh-only, exit code 2 explained by changed root outputs only: no resource drift, and the codes agree', async () => {
     const { result } = await runScenario(
       { plan: { exit: 2 }, show: { fixture: OUTPUTS_ONLY } },
       { mode: 'refresh-only' },
     );
-    expect(result).toMatchObject({ status: 'NO_CHANGES', planExitCode: 2, exitCodeAgrees: false });
+    expect(result).toMatchObject({ status: 'NO_CHANGES', planExitCode: 2, exitCodeAgrees: true });
     expect(result.plan?.outputChanges.length).toBeGreaterThan(0);
+  });
+
+  it('refresh-only, exit code 2 but nothing at all in the JSON (upstream #35117): could not tell, never NO_CHANGES', async () => {
+    const { result, logs } = await runScenario(
+      { plan: { exit: 2 }, show: { fixture: noChangesPlan } },
+      { mode: 'refresh-only' },
+    );
+    expect(result).toMatchObject({ status: 'DETECTION_FAILED', planExitCode: 2, exitCodeAgrees: false });
+    expect(result.reason).toMatch(/exited 2 .* shows no change at all/);
+    expect(logs.some((l) => l.level === 'WARN' && /disagrees/.test(l.message))).toBe(true);
   });
 
   it('non-JSON show output: DETECTION_FAILED', async () => {

@@ -1,6 +1,6 @@
 import type { Change, ClassifyUnit, Context } from './input';
 import { pointerSegments } from './pointer';
-import type { Category } from './vocabulary';
+import { CategorySchema, type Category } from './vocabulary';
 
 /**
  * Which sensitive categories a change touches: identity (§5.5), network exposure (§9.1, §10),
@@ -42,58 +42,85 @@ export function isSecretPointer(pointer: string): boolean {
   return pointerSegments(pointer).some((s) => SECRET_SEGMENT.test(s) && !NOT_SECRET.test(s));
 }
 
-// Resource types, domains and pointers repeat across a fleet: their categories are computed once.
-const typeCache = new Map<string, readonly Category[]>();
-const fieldCache = new Map<string, readonly Category[]>();
+// Categories are handled as bit masks, bits in sorted order, so a mask lists them already sorted.
+const SORTED: readonly Category[] = [...CategorySchema.options].sort();
+const bit = (c: Category) => 1 << SORTED.indexOf(c);
 
-function typeCategories(type: string, domain: string): readonly Category[] {
-  const key = `${type}\u0000${domain}`;
-  let cats = typeCache.get(key);
-  if (cats === undefined) {
+function maskOf(cats: Iterable<Category>): number {
+  let m = 0;
+  for (const c of cats) m |= bit(c);
+  return m;
+}
+
+/** What a resource type (with the unit's domain) contributes, and how its fields are read. */
+interface TypeInfo {
+  isK8sSecret: boolean;
+  isService: boolean;
+  byDomain: Map<string, number>;
+}
+
+// Resource types, domains and pointers repeat across a fleet: their categories are computed once.
+const typeCache = new Map<string, TypeInfo>();
+const fieldCache = [new Map<string, number>(), new Map<string, number>()];
+
+function typeInfo(type: string): TypeInfo {
+  let t = typeCache.get(type);
+  if (t === undefined) {
+    t = { isK8sSecret: /(^|\/)secret$/i.test(type), isService: /(^|\/)service$/i.test(type), byDomain: new Map() };
+    if (typeCache.size > 10_000) typeCache.clear();
+    typeCache.set(type, t);
+  }
+  return t;
+}
+
+function typeMask(t: TypeInfo, type: string, domain: string): number {
+  let m = t.byDomain.get(domain);
+  if (m === undefined) {
     const out: Category[] = [];
     if (IDENTITY_TYPE.test(type) || IDENTITY_DOMAINS.test(domain)) out.push('identity');
     if (NETWORK_TYPE.test(type) || NETWORK_DOMAINS.test(domain)) out.push('network-exposure');
     if (DATABASE_TYPE.test(type) || DATABASE_DOMAINS.test(domain)) out.push('database');
     if (SECRET_TYPE.test(type) || SECRET_DOMAINS.test(domain)) out.push('secret');
     if (COST_TYPE.test(type)) out.push('cost');
-    cats = out;
-    if (typeCache.size > 10_000) typeCache.clear();
-    typeCache.set(key, cats);
+    m = maskOf(out);
+    t.byDomain.set(domain, m);
   }
-  return cats;
+  return m;
 }
 
-function fieldCategories(field: string, isK8sSecret: boolean): readonly Category[] {
-  const key = `${isK8sSecret ? 1 : 0}${field}`;
-  let cats = fieldCache.get(key);
-  if (cats === undefined) {
+function fieldMask(field: string, isK8sSecret: boolean): number {
+  const cache = fieldCache[isK8sSecret ? 1 : 0] as Map<string, number>;
+  let m = cache.get(field);
+  if (m === undefined) {
     const out = new Set<Category>();
     fieldInto(out, field, isK8sSecret);
-    cats = [...out];
-    if (fieldCache.size > 10_000) fieldCache.clear();
-    fieldCache.set(key, cats);
+    m = maskOf(out);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(field, m);
   }
-  return cats;
+  return m;
 }
 
 /** The categories a change touches, sorted for determinism. */
 export function categoriesOf(unit: ClassifyUnit, change: Change, context: Context): Category[] {
-  const out = new Set<Category>(change.categories ?? []);
   const type = change.resourceType;
-  for (const c of typeCategories(type, unit.domain ?? '')) out.add(c);
-  if (change.identity === true) out.add('identity');
-  if (context.secret !== undefined) out.add('secret');
-  if (context.costDeltaPercent !== undefined) out.add('cost');
-  const isK8sSecret = /(^|\/)secret$/i.test(type);
-  for (const field of change.changedFields) for (const c of fieldCategories(field, isK8sSecret)) out.add(c);
+  const t = typeInfo(type);
+  let m = typeMask(t, type, unit.domain ?? '');
+  if (change.categories) m |= maskOf(change.categories);
+  if (change.identity === true) m |= bit('identity');
+  if (context.secret !== undefined) m |= bit('secret');
+  if (context.costDeltaPercent !== undefined) m |= bit('cost');
+  for (const field of change.changedFields) m |= fieldMask(field, t.isK8sSecret);
   // A Service turned public is network exposure; plain Service metadata is not.
   if (
-    /(^|\/)service$/i.test(type) &&
+    t.isService &&
     change.changedFields.some((f) => /^\/spec\/(type|ports|loadBalancerSourceRanges|externalIPs)/.test(f))
   ) {
-    out.add('network-exposure');
+    m |= bit('network-exposure');
   }
-  return [...out].sort();
+  const out: Category[] = [];
+  for (let k = 0; k < SORTED.length; k++) if ((m & (1 << k)) !== 0) out.push(SORTED[k] as Category);
+  return out;
 }
 
 function fieldInto(out: Set<Category>, field: string, isK8sSecret: boolean): void {

@@ -1,10 +1,11 @@
 import type { Decision, Reason } from './decision';
-import { conditionsHold } from './evaluate';
+import { compileTable, factBits, type WhyTemplate } from './compile';
 import { deriveFacts, resolveNow, type Facts } from './facts';
 import type { ClassifyInput } from './input';
+import type { FieldOwnership } from './ownership';
 import { pointerCovers } from './pointer';
 import { redactText, secretValuesOf } from './redact';
-import { tableDigest, type Budget, type DecisionTable } from './table';
+import type { Budget, DecisionTable } from './table';
 import {
   AUTO_HEAL_ACTIONS,
   NEVER_AUTO_HEAL_CATEGORIES,
@@ -23,16 +24,6 @@ export interface ClassifyOptions {
   now?: Date;
 }
 
-const digests = new WeakMap<DecisionTable, string>();
-function digestOf(table: DecisionTable): string {
-  let d = digests.get(table);
-  if (d === undefined) {
-    d = tableDigest(table);
-    digests.set(table, d);
-  }
-  return d;
-}
-
 const HARD_CATEGORY_RULE: Record<string, string> = {
   identity: 'hard:identity-never-auto-heal',
   'network-exposure': 'hard:network-exposure-never-auto-heal',
@@ -42,24 +33,32 @@ const HARD_CATEGORY_RULE: Record<string, string> = {
 
 const FALLBACK_CLASS: DriftClass = 'UNAUTHORIZED_RUNTIME_DRIFT';
 
-// Templates are split once into literal text (even indexes) and placeholder keys (odd indexes).
-const templates = new Map<string, string[]>();
+/** Relationships in which the desired state is not a fresh authority to heal towards. */
+const NOT_FRESH_RELATIONSHIPS: ReadonlySet<string> = new Set(['desired!=recorded', 'state-stale', 'render-noise']);
 
-function fill(template: string, input: ClassifyInput, f: Facts, secrets: { list?: string[] }): string {
-  if (!template.includes('{')) return template;
-  let parts = templates.get(template);
-  if (parts === undefined) {
-    parts = template.split(/\{(\w+)\}/);
-    templates.set(template, parts);
-  }
-  let out = '';
-  for (let k = 0; k < parts.length; k++) {
-    const part = parts[k] as string;
-    // Rule texts are the table author's; only the values filled in from the input are scrubbed.
-    out +=
-      k % 2 === 0
-        ? part
-        : redactText(value(`{${part}}`, part, input, f), (secrets.list ??= secretValuesOf(input)));
+/** Per-classification state for filling `why` templates: each placeholder is computed and redacted once. */
+interface Filler {
+  input: ClassifyInput;
+  f: Facts;
+  values: Map<string, string>;
+  secrets?: string[];
+}
+
+function secretsOf(x: Filler): string[] {
+  return (x.secrets ??= secretValuesOf(x.input));
+}
+
+function fill(template: WhyTemplate, x: Filler): string {
+  let out = template[0] as string;
+  for (let k = 1; k < template.length; k += 2) {
+    const key = template[k] as string;
+    let v = x.values.get(key);
+    if (v === undefined) {
+      // Rule texts are the table author's; only the values filled in from the input are scrubbed.
+      v = redactText(value(`{${key}}`, key, x.input, x.f), secretsOf(x));
+      x.values.set(key, v);
+    }
+    out += v + (template[k + 1] as string);
   }
   return out;
 }
@@ -114,11 +113,19 @@ function value(m: string, key: string, input: ClassifyInput, f: Facts): string {
   }
 }
 
+function copyOwnership(o: FieldOwnership): FieldOwnership {
+  const c = { ...o };
+  if (o.managers) c.managers = [...o.managers];
+  return c;
+}
+
 function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number | undefined): Decision {
   const { unit, change, context } = input;
+  const compiled = compileTable(table);
   const f = deriveFacts(input, nowMs);
   const reasons: Reason[] = [];
-  const secrets: { list?: string[] } = {};
+  const filler: Filler = { input, f, values: new Map() };
+  const bits = factBits(input, f);
 
   let driftClass: DriftClass | undefined;
   let action: Action | undefined;
@@ -134,9 +141,9 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
   let createIncident = false;
   let createIssue = false;
 
-  for (const rule of table.rules) {
-    if (!conditionsHold(rule.when, input, f)) continue;
-    reasons.push({ ruleId: rule.id, why: fill(rule.why, input, f, secrets) });
+  for (const rule of compiled.rules) {
+    if ((bits & rule.rejects) !== 0 || !rule.matches(input, f)) continue;
+    reasons.push({ ruleId: rule.id, why: fill(rule.why, filler) });
     const t = rule.then;
     if (driftClass === undefined && t.driftClass !== undefined) {
       driftClass = t.driftClass;
@@ -205,7 +212,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
       why: 'field ownership is ambiguous: two owners of equal strength claim a changed field',
     });
   if (
-    ['desired!=recorded', 'state-stale', 'render-noise'].includes(f.planes.relationship) ||
+    NOT_FRESH_RELATIONSHIPS.has(f.planes.relationship) ||
     context.runtimeAccepted === true ||
     driftClass === 'STALE_DESIRED_STATE'
   ) {
@@ -287,7 +294,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
     owner: unit.owner,
     relationship: f.planes.relationship,
     categories: f.categories,
-    fieldOwnership: f.ownership.map((o) => ({ ...o, ...(o.managers ? { managers: [...o.managers] } : {}) })),
+    fieldOwnership: f.ownership.map(copyOwnership),
     routeHints: {
       owner: unit.owner,
       notify,
@@ -307,7 +314,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
       recommendedAction: action,
       autoHealAllowed,
     },
-    table: { name: table.metadata.name, version: table.metadata.version, digest: digestOf(table) },
+    table: { name: table.metadata.name, version: table.metadata.version, digest: compiled.digest },
   };
   if (!autoHealAllowed) decision.autoHealRefusedBy = (refusals[0] as Reason).ruleId;
   if (approvers.length > 0) decision.routeHints.approvers = approvers;
@@ -320,7 +327,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
   if (meta?.evidenceUri !== undefined) decision.finding.evidenceUri = meta.evidenceUri;
   if (f.actor) {
     const ac: NonNullable<Decision['finding']['auditCorrelation']> = {
-      actor: redactText(f.actor.id, (secrets.list ??= secretValuesOf(input))),
+      actor: redactText(f.actor.id, secretsOf(filler)),
       actorType: f.actor.type,
       source: f.actor.source ?? 'context',
     };

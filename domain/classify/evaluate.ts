@@ -8,6 +8,12 @@ export type CompiledConditions = (input: ClassifyInput, f: Facts) => boolean;
 
 type Check = (input: ClassifyInput, f: Facts) => boolean;
 
+/** Cost tiers of checks: scalar comparisons, fact lists, path and glob matching, nested conditions. */
+const SCALAR = 0;
+const LIST = 1;
+const MATCH = 2;
+const NESTED = 3;
+
 const bool = (v: boolean | undefined) => v === true;
 
 /**
@@ -16,177 +22,190 @@ const bool = (v: boolean | undefined) => v === true;
  * `healthy`) never satisfy `true` nor `false`.
  */
 export function compileConditions(when: RuleConditions): CompiledConditions {
-  const checks: Check[] = [];
+  const tiers: [number, Check][] = [];
+  let tier = SCALAR;
+  const add = (c: Check) => tiers.push([tier, c]);
   const w = when;
   if (w.relationship) {
     const v = w.relationship;
-    checks.push((_i, f) => v.includes(f.planes.relationship));
+    add((_i, f) => v.includes(f.planes.relationship));
   }
   if (w.changeType) {
     const v = w.changeType;
-    checks.push((i) => v.includes(i.change.changeType));
+    add((i) => v.includes(i.change.changeType));
   }
   if (w.environment) {
     const v = w.environment;
-    checks.push((i) => v.includes(i.unit.environment));
+    add((i) => v.includes(i.unit.environment));
   }
   if (w.riskTier) {
     const v = w.riskTier;
-    checks.push((i) => v.includes(i.unit.riskTier));
+    add((i) => v.includes(i.unit.riskTier));
   }
   if (w.domain) {
     const v = w.domain;
-    checks.push((i) => i.unit.domain !== undefined && v.includes(i.unit.domain));
+    add((i) => i.unit.domain !== undefined && v.includes(i.unit.domain));
   }
+  tier = MATCH;
   if (w.resourceType) {
     const v = w.resourceType;
-    checks.push((i) => v.some((g) => globMatches(g, i.change.resourceType)));
+    add((i) => v.some((g) => globMatches(g, i.change.resourceType)));
   }
+  tier = LIST;
   if (w.categoriesAny) {
     const v = w.categoriesAny;
-    checks.push((_i, f) => v.some((c) => f.categories.includes(c)));
+    add((_i, f) => v.some((c) => f.categories.includes(c)));
   }
   if (w.categoriesOnly) {
     const v = w.categoriesOnly;
-    checks.push((_i, f) => f.categories.length > 0 && f.categories.every((c) => v.includes(c)));
+    add((_i, f) => f.categories.length > 0 && f.categories.every((c) => v.includes(c)));
   }
+  tier = MATCH;
   if (w.pathsAny) {
     const v = w.pathsAny;
-    checks.push((i) => i.change.changedFields.some((p) => v.some((g) => pointerCovers(g, p))));
+    add((i) => i.change.changedFields.some((p) => v.some((g) => pointerCovers(g, p))));
   }
   if (w.pathsAll) {
     const v = w.pathsAll;
-    checks.push(
+    add(
       (i) =>
         i.change.changedFields.length > 0 &&
         i.change.changedFields.every((p) => v.some((g) => pointerCovers(g, p))),
     );
   }
+  tier = LIST;
   if (w.ownersAll) {
     const v = w.ownersAll;
-    checks.push((_i, f) => f.ownership.length > 0 && f.ownership.every((o) => v.includes(o.kind)));
+    add((_i, f) => f.ownership.length > 0 && f.ownership.every((o) => v.includes(o.kind)));
   }
   if (w.ownersAny) {
     const v = w.ownersAny;
-    checks.push((_i, f) => f.ownership.some((o) => v.includes(o.kind)));
+    add((_i, f) => f.ownership.some((o) => v.includes(o.kind)));
   }
+  tier = SCALAR;
   if (w.ownershipAmbiguous !== undefined) {
     const v = w.ownershipAmbiguous;
-    checks.push((_i, f) => v === f.ownershipAmbiguous);
+    add((_i, f) => v === f.ownershipAmbiguous);
   }
   if (w.actorType) {
     const v = w.actorType;
-    checks.push((_i, f) => v.includes(f.actor?.type ?? 'none'));
+    add((_i, f) => v.includes(f.actor?.type ?? 'none'));
   }
   if (w.matchingChange !== undefined) {
     const v = w.matchingChange;
-    checks.push((i) => v === (i.context.matchingChange !== undefined));
+    add((i) => v === (i.context.matchingChange !== undefined));
   }
   if (w.incident) {
     const v = w.incident;
-    checks.push((_i, f) => v.includes(f.incident));
+    add((_i, f) => v.includes(f.incident));
   }
   if (w.exception) {
     const v = w.exception;
-    checks.push((_i, f) => v.includes(f.exception));
+    add((_i, f) => v.includes(f.exception));
   }
   if (w.providerUpgrade !== undefined) {
     const v = w.providerUpgrade;
-    checks.push((i) => v === (i.context.providerUpgrade !== undefined));
+    add((i) => v === (i.context.providerUpgrade !== undefined));
   }
   if (w.dependencyChanged !== undefined) {
     const v = w.dependencyChanged;
-    checks.push((i) => v === bool(i.context.dependencyChanged));
+    add((i) => v === bool(i.context.dependencyChanged));
   }
   if (w.policyViolation !== undefined) {
     const v = w.policyViolation;
-    checks.push((i) => v === (i.context.policyViolation !== undefined));
+    add((i) => v === (i.context.policyViolation !== undefined));
   }
   if (w.createdBeforePolicy !== undefined) {
     const v = w.createdBeforePolicy;
-    checks.push((i) => i.context.policyViolation?.createdBeforePolicy === v);
+    add((i) => i.context.policyViolation?.createdBeforePolicy === v);
   }
   if (w.runtimeAccepted !== undefined) {
     const v = w.runtimeAccepted;
-    checks.push((i) => v === bool(i.context.runtimeAccepted));
+    add((i) => v === bool(i.context.runtimeAccepted));
   }
   if (w.detector) {
     const v = w.detector;
-    checks.push((_i, f) => v.includes(f.detector));
+    add((_i, f) => v.includes(f.detector));
   }
   if (w.reconcileAttemptsAtLeast !== undefined) {
     const v = w.reconcileAttemptsAtLeast;
-    checks.push((i) => (i.context.reconcile?.attempts ?? 0) >= v);
+    add((i) => (i.context.reconcile?.attempts ?? 0) >= v);
   }
   if (w.reconcileError !== undefined) {
     const v = w.reconcileError;
-    checks.push(
+    add(
       (i) => v === (i.context.reconcile?.lastError !== undefined && i.context.reconcile.lastError !== ''),
     );
   }
   if (w.secretVersionMismatch !== undefined) {
     const v = w.secretVersionMismatch;
-    checks.push((_i, f) => v === f.secretVersionMismatch);
+    add((_i, f) => v === f.secretVersionMismatch);
   }
   if (w.consumersStale !== undefined) {
     const v = w.consumersStale;
-    checks.push((i) => i.context.secret?.consumersStale === v);
+    add((i) => i.context.secret?.consumersStale === v);
   }
   if (w.secretRefreshAgeAtLeast !== undefined) {
     const v = w.secretRefreshAgeAtLeast;
-    checks.push((i) => (i.context.secret?.lastRefreshAgeMinutes ?? -1) >= v);
+    add((i) => (i.context.secret?.lastRefreshAgeMinutes ?? -1) >= v);
   }
   if (w.healthy !== undefined) {
     const v = w.healthy;
-    checks.push((i) => i.context.healthy === v);
+    add((i) => i.context.healthy === v);
   }
   if (w.changeFreeze !== undefined) {
     const v = w.changeFreeze;
-    checks.push((i) => v === bool(i.context.changeFreeze));
+    add((i) => v === bool(i.context.changeFreeze));
   }
   if (w.destructive !== undefined) {
     const v = w.destructive;
-    checks.push((i) => v === bool(i.change.destructive));
+    add((i) => v === bool(i.change.destructive));
   }
   if (w.importing !== undefined) {
     const v = w.importing;
-    checks.push((i) => v === bool(i.change.importing));
+    add((i) => v === bool(i.change.importing));
   }
   if (w.moved !== undefined) {
     const v = w.moved;
-    checks.push((i) => v === (i.change.previousAddress !== undefined));
+    add((i) => v === (i.change.previousAddress !== undefined));
   }
   if (w.costIncreaseAtLeast !== undefined) {
     const v = w.costIncreaseAtLeast;
-    checks.push((i) => i.context.costDeltaPercent !== undefined && i.context.costDeltaPercent >= v);
+    add((i) => i.context.costDeltaPercent !== undefined && i.context.costDeltaPercent >= v);
   }
   if (w.unitAutoHeal !== undefined) {
     const v = w.unitAutoHeal;
-    checks.push((i) => v === i.unit.policies.autoHeal);
+    add((i) => v === i.unit.policies.autoHeal);
   }
   if (w.requireIncidentForManualChange !== undefined) {
     const v = w.requireIncidentForManualChange;
-    checks.push((i) => v === i.unit.policies.requireIncidentForManualChange);
+    add((i) => v === i.unit.policies.requireIncidentForManualChange);
   }
   if (w.classified !== undefined) {
     const v = w.classified;
-    checks.push((_i, f) => v === f.classified);
+    add((_i, f) => v === f.classified);
   }
   if (w.driftClass) {
     const v = w.driftClass;
-    checks.push((_i, f) => f.driftClass !== undefined && v.includes(f.driftClass));
+    add((_i, f) => f.driftClass !== undefined && v.includes(f.driftClass));
   }
+  tier = NESTED;
   if (w.any) {
     const v = w.any.map(compileConditions);
-    checks.push((i, f) => v.some((c) => c(i, f)));
+    add((i, f) => v.some((c) => c(i, f)));
   }
   if (w.not) {
     const v = compileConditions(w.not);
-    checks.push((i, f) => !v(i, f));
+    add((i, f) => !v(i, f));
   }
-  const n = checks.length;
+  // Cheap checks first: a rule usually fails on a scalar before any path is matched.
+  const ordered = tiers.sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  const [first, second] = ordered;
+  if (first === undefined) return () => true;
+  if (second === undefined) return first;
+  const n = ordered.length;
   return (input, f) => {
-    for (let k = 0; k < n; k++) if (!(checks[k] as Check)(input, f)) return false;
+    for (let k = 0; k < n; k++) if (!(ordered[k] as Check)(input, f)) return false;
     return true;
   };
 }

@@ -45,6 +45,19 @@ const CONTROLLER =
  * controllers are controllers.
  */
 export function managerKind(manager: string): OwnerKind {
+  let kind = managerKinds.get(manager);
+  if (kind === undefined) {
+    kind = managerKindOf(manager);
+    // Manager names repeat across every object of a cluster: classify each once.
+    if (managerKinds.size > 10_000) managerKinds.clear();
+    managerKinds.set(manager, kind);
+  }
+  return kind;
+}
+
+const managerKinds = new Map<string, OwnerKind>();
+
+function managerKindOf(manager: string): OwnerKind {
   if (BROWSER.test(manager)) return 'manual';
   if (GITOPS.test(manager)) return 'git';
   if (MANUAL.test(manager)) return 'manual';

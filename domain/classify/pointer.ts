@@ -2,6 +2,7 @@
  * JSON pointer helpers with `*` wildcards (one segment) and `**` (any number of segments), as
  * used by ownership rules, AutoHealPolicy paths and decision-table path conditions.
  */
+import { unescapePointerToken } from '../json-pointer';
 
 /** Splits a JSON pointer into unescaped segments (`""` is the whole document: no segments). */
 export function pointerSegments(pointer: string): readonly string[] {
@@ -13,7 +14,7 @@ export function pointerSegments(pointer: string): readonly string[] {
         : pointer
             .slice(1)
             .split('/')
-            .map((s) => (s.includes('~') ? s.replace(/~1/g, '/').replace(/~0/g, '~') : s));
+            .map(unescapePointerToken);
     // Pointers repeat across rules and changes; a bounded cache keeps splitting off the hot path.
     if (segmentCache.size > 10_000) segmentCache.clear();
     segmentCache.set(pointer, segs);

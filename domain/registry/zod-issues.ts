@@ -93,6 +93,7 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -179,7 +180,9 @@ export function schemaProblems(
         const typed = branches.find(
           (b) => b.length > 0 && !b.some((i) => i.code === 'invalid_type' && i.path.length === 0),
         );
-        if (issue.message !== 'Invalid input')
+        if (actual === undefined)
+          out.push({ rule: 'required', path, message: `required field is missing (${issue.message === 'Invalid input' ? 'expected a value' : issue.message})` });
+        else if (issue.message !== 'Invalid input')
           out.push({ rule: 'invalid-format', path, message: `${issue.message}, got ${describe(actual)}` });
         else if (typed) out.push(...schemaProblems(typed, value, schema, path));
         else out.push({ rule: 'invalid-type', path, message: `unexpected value ${describe(actual)}` });

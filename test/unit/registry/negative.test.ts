@@ -106,6 +106,14 @@ const cases: Case[] = [
     yaml: unit('u', spec({ owner: undefined })).replace('spec:', 'spec: # <'),
   },
   {
+    // A missing field whose schema is a union (an instant: date or date-time) is still "required".
+    rule: 'required',
+    field: '/spec/approvedAt',
+    kind: 'DriftException',
+    name: 'exc',
+    yaml: exception({ approvedAt: undefined }).replace('spec:', 'spec: # <'),
+  },
+  {
     rule: 'invalid-type',
     field: '/spec/policies/autoHeal',
     yaml: unit('u', spec({ policies: '\nautoHeal: "yes" # <' })),

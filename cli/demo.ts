@@ -9,6 +9,7 @@ import { state } from '../workflows/messages';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import type { Config } from '../workers/config';
 import { answerFinding } from './commands/lifecycle';
+import { DEMO_AWS_APPROVER, DEMO_AWS_UNIT, seedAwsSandbox } from './demo-aws-sandbox';
 import { DEMO_APPROVER, DEMO_UNITS, seedDemoSandbox } from './demo-sandbox';
 
 const run = promisify(execFile);
@@ -29,6 +30,12 @@ export interface DemoFinding {
   approvedBy?: string;
   stages: string[];
   evidencePath: string;
+  /** Which detector saw it (local-planes, aws-inventory, ...). */
+  detector: string;
+  /** Who made the change, when an audit trail (k8s audit, CloudTrail) says so. */
+  changedBy?: { actor: string; source: string; eventName?: string };
+  /** What the reconcile step did (or why it did nothing). */
+  reconcileDetail?: string;
 }
 
 /** The demo's result. */
@@ -45,12 +52,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * out-of-band changes, scan each unit, answer the approvals through the `driftplane` CLI (after
  * showing that the drift's own actor is refused), and wait for every lifecycle to close.
  */
-export async function runDemo(client: Client, config: Config, log: (line: string) => void): Promise<DemoResult> {
+export async function runDemo(client: Client, config: Config, log: (line: string) => void, opts: { awsEndpoint?: string } = {}): Promise<DemoResult> {
   const changes = await seedDemoSandbox(config.planesDir, new Date());
+  // The AWS sandbox (moto on loopback): a real out-of-band change made through the AWS SDK.
+  if (opts.awsEndpoint) changes.push(...(await seedAwsSandbox(opts.awsEndpoint, config.home, new Date())));
   for (const c of changes) log(`out-of-band change: ${c.actor.id} ${c.what} on ${c.resourceRef} (${c.unit})`);
 
   const opened: { unit: string; findingId: string; workflowId: string; resourceRef: string }[] = [];
-  for (const unit of DEMO_UNITS) {
+  for (const unit of [...DEMO_UNITS, ...(opts.awsEndpoint ? [DEMO_AWS_UNIT] : [])]) {
     const scan = (await client.workflow.execute('unitScan', {
       workflowId: `scan:${unit}:${new Date().toISOString()}`,
       taskQueue: config.taskQueue,
@@ -86,8 +95,12 @@ export async function runDemo(client: Client, config: Config, log: (line: string
             log(`refused approval of ${o.findingId} as ${actor}: ${why}`);
           }
         }
-        log(`approving ${o.findingId} through the CLI as ${DEMO_APPROVER}`);
-        const { stdout } = await run(process.execPath, [binPath, 'approve', o.findingId, '--as', DEMO_APPROVER, '--reason', 'Unapproved image tag in prod: revert to the digest in Git'], {
+        const [approver, reason] =
+          o.unit === DEMO_AWS_UNIT
+            ? [DEMO_AWS_APPROVER, 'SSH open to the world in prod: revert to the recorded rules']
+            : [DEMO_APPROVER, 'Unapproved image tag in prod: revert to the digest in Git'];
+        log(`approving ${o.findingId} through the CLI as ${approver}`);
+        const { stdout } = await run(process.execPath, [binPath, 'approve', o.findingId, '--as', approver, '--reason', reason], {
           env: { ...process.env, TEMPORAL_ADDRESS: config.temporalAddress, TEMPORAL_NAMESPACE: config.namespace },
         });
         log(`  driftplane approve: ${stdout.trim()}`);
@@ -106,6 +119,7 @@ export async function runDemo(client: Client, config: Config, log: (line: string
 
 function summarize(o: { unit: string; findingId: string; workflowId: string; resourceRef: string }, s: LifecycleState, config: Config): DemoFinding {
   const stages = [...new Set(s.timeline.filter((t) => t.event === 'entered').map((t) => t.stage))];
+  const reconciled = s.timeline.find((t) => t.stage === 'reconcile' && (t.event === 'reconciled' || t.event === 'recorded'))?.detail;
   return {
     findingId: o.findingId,
     workflowId: o.workflowId,
@@ -119,6 +133,17 @@ function summarize(o: { unit: string; findingId: string; workflowId: string; res
     ...(s.answer ? { approvedBy: s.answer.approver } : s.decision?.autoHealAllowed ? { approvedBy: 'policy:auto-heal' } : {}),
     stages,
     evidencePath: path.join(config.evidenceDir, evidenceFolderName(o.findingId)),
+    detector: s.observation.detector,
+    ...(s.observation.auditCorrelation
+      ? {
+          changedBy: {
+            actor: s.observation.auditCorrelation.actor.id,
+            source: s.observation.auditCorrelation.source,
+            ...(s.observation.auditCorrelation.eventName ? { eventName: s.observation.auditCorrelation.eventName } : {}),
+          },
+        }
+      : {}),
+    ...(reconciled ? { reconcileDetail: reconciled } : {}),
   };
 }
 
@@ -129,7 +154,9 @@ export function renderDemo(r: DemoResult): string {
     lines.push(
       `${f.findingId}`,
       `  ${f.resourceRef}: ${f.driftClass} (${f.risk}) → ${f.recommendedAction}, auto-heal ${f.autoHealAllowed ? 'allowed' : 'refused'}`,
+      `  detected ${f.detector}${f.changedBy ? `; changed by ${f.changedBy.actor} (${f.changedBy.source}${f.changedBy.eventName ? ` ${f.changedBy.eventName}` : ''})` : ''}`,
       `  stages   ${f.stages.join(' → ')}`,
+      ...(f.reconcileDetail ? [`  action   ${f.reconcileDetail}`] : []),
       `  outcome  ${f.outcome ?? '-'}${f.approvedBy ? `, approved by ${f.approvedBy}` : ''}`,
       `  evidence ${f.evidencePath}`,
       '',

@@ -43,8 +43,55 @@ export const DriftObservationSchema = z.object({
   auditCorrelation: z
     .object({ actor: ActorSchema, source: z.string(), eventTime: z.iso.datetime(), eventName: z.string().optional() })
     .optional(),
+  /**
+   * Set only on a DETECTION_STALE observation: the unit's detector failed, or its last success is
+   * older than its tier's interval. The result is unknown, never clean (domain text §24.1).
+   */
+  detectorStatus: z.enum(['failed', 'overdue']).optional(),
+  /** Why the detector failed (scrubbed message), for a stale observation. */
+  detectorError: z.string().optional(),
+  /** The unit's last successful detection, when one was ever recorded. */
+  lastSuccessAt: z.iso.datetime().optional(),
 });
 export type DriftObservation = z.infer<typeof DriftObservationSchema>;
+
+/** The resource reference of a unit-level (detection) observation: `unit/<name>`. */
+export function unitResourceRef(unit: string): string {
+  return `unit/${unit}`;
+}
+
+/** The one field a stale-detection observation names; it keeps every stale case of a unit on one fingerprint. */
+export const DETECTOR_STATUS_FIELD = '/detector/status';
+
+/**
+ * The observation for a unit whose detection is stale: its detector failed or it is overdue.
+ * A failed and an overdue detection of the same unit share one fingerprint, so they join one
+ * lifecycle. Pure: the caller passes the time.
+ */
+export function staleObservation(input: {
+  unit: string;
+  status: 'failed' | 'overdue';
+  detectedAt: string;
+  detector: string;
+  error?: string;
+  lastSuccessAt?: string;
+}): DriftObservation {
+  return {
+    unit: input.unit,
+    resourceRef: unitResourceRef(input.unit),
+    resourceType: 'DriftManagedUnit',
+    // What the detector exists to check; it could not be confirmed.
+    relationship: 'desired!=actual',
+    changeType: 'modified',
+    changedFields: [DETECTOR_STATUS_FIELD],
+    diff: [{ path: DETECTOR_STATUS_FIELD, kind: 'changed', desired: 'ok', actual: input.status }],
+    detectedAt: input.detectedAt,
+    detector: input.detector,
+    detectorStatus: input.status,
+    ...(input.error ? { detectorError: input.error.slice(0, 500) } : {}),
+    ...(input.lastSuccessAt ? { lastSuccessAt: input.lastSuccessAt } : {}),
+  };
+}
 
 /**
  * The stable fingerprint of a drift: unit + resource + changed fields (order-insensitive).

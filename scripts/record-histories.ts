@@ -73,6 +73,24 @@ async function main(): Promise<void> {
     const healed = await scan('catalog-web-staging');
     await finish(healed.workflowId);
     save('lifecycle-auto-heal', healed.workflowId, healed.runId);
+
+    // A failed detection (an OIDC role with no token file configured): the scan opens a DETECTION_STALE lifecycle.
+    const failedId = `scan:payments-prod-network:${Date.now()}`;
+    const failedScan = await env.client.workflow.start('unitScan', { workflowId: failedId, taskQueue: config.taskQueue, args: [{ unit: 'payments-prod-network' }] });
+    const failed = (await failedScan.result()) as UnitScanResult;
+    if (failed.status !== 'failed' || !failed.findings?.[0]) throw new Error(`expected a failed detection, got ${JSON.stringify(failed)}`);
+    save('unit-scan-detection-failed', failedId, failedScan.firstExecutionRunId);
+    const stale = failed.findings[0];
+    await waitForState(env.client, stale.workflowId, awaitingApproval);
+    await answerFinding(env.client, stale.findingId, 'approve', { approver: 'noah.fischer@acme.example', reason: 'detector is being fixed' });
+    await finish(stale.workflowId);
+    save('lifecycle-detection-stale', stale.workflowId, stale.runId);
+
+    // The staleness sweep: a unit never detected is overdue.
+    const sweepId = `sweep:${Date.now()}`;
+    const sweep = await env.client.workflow.start('stalenessSweep', { workflowId: sweepId, taskQueue: config.taskQueue, args: [{ units: ['checkout-web-prod', 'payments-db-prod'] }] });
+    await sweep.result();
+    save('staleness-sweep', sweepId, sweep.firstExecutionRunId);
   });
   await w.close();
   await env.teardown();

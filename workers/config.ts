@@ -22,7 +22,27 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_VERIFY_INTERVAL: Duration.default('5m'),
   DRIFTPLANE_VERIFY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   DRIFTPLANE_WORKFLOW_BUNDLE: z.string().optional(),
+  DRIFTPLANE_DETECTION_DIR: z.string().optional(),
+  DRIFTPLANE_AWS_ENDPOINT: z.url().optional(),
+  DRIFTPLANE_AWS_REGION: z.string().min(1).default('us-east-1'),
+  DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
+  DRIFTPLANE_CLOUDTRAIL: z.string().optional(),
 });
+
+/** Where the AWS detector finds CloudTrail logs: a folder, or `s3://bucket/prefix`. */
+export type CloudTrailLocation = { kind: 'folder'; path: string } | { kind: 's3'; bucket: string; prefix: string };
+
+/** How the worker reaches AWS. No secret is ever read into it from the environment: the SDK's default chain does that. */
+export interface AwsConfig {
+  /** An endpoint override (moto on loopback); unset for real AWS. */
+  endpoint?: string;
+  region: string;
+  /** OIDC token file for units with `credentials.oidcRole`. */
+  webIdentityTokenFile?: string;
+  cloudTrail?: CloudTrailLocation;
+  /** Static base credentials, set only in code (the demo's fake moto keys); never from a variable of ours. */
+  baseCredentials?: { accessKeyId: string; secretAccessKey: string };
+}
 
 /** Resolved configuration. */
 export interface Config {
@@ -39,6 +59,14 @@ export interface Config {
   verifyInterval: string;
   verifyAttempts: number;
   workflowBundle?: string;
+  /** One JSON file per unit: last detection attempt, last success, last error (staleness). */
+  detectionStatusDir: string;
+  aws: AwsConfig;
+}
+
+function cloudTrailLocation(value: string): CloudTrailLocation {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
+  return m ? { kind: 's3', bucket: m[1] as string, prefix: m[2] ?? '' } : { kind: 'folder', path: path.resolve(value) };
 }
 
 /** Reads the configuration from an environment; a bad value is an InputError naming the variable. */
@@ -64,5 +92,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     verifyInterval: c.DRIFTPLANE_VERIFY_INTERVAL,
     verifyAttempts: c.DRIFTPLANE_VERIFY_ATTEMPTS,
     ...(c.DRIFTPLANE_WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(c.DRIFTPLANE_WORKFLOW_BUNDLE) } : {}),
+    detectionStatusDir: path.resolve(c.DRIFTPLANE_DETECTION_DIR ?? path.join(home, 'detection')),
+    aws: {
+      region: c.DRIFTPLANE_AWS_REGION,
+      ...(c.DRIFTPLANE_AWS_ENDPOINT ? { endpoint: c.DRIFTPLANE_AWS_ENDPOINT } : {}),
+      ...(c.DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE ? { webIdentityTokenFile: path.resolve(c.DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE) } : {}),
+      ...(c.DRIFTPLANE_CLOUDTRAIL ? { cloudTrail: cloudTrailLocation(c.DRIFTPLANE_CLOUDTRAIL) } : {}),
+    },
   };
 }

@@ -6,7 +6,10 @@ import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRegistryPolicySource } from '../activities/lifecycle/registry-policy';
 import { LocalPlanes } from '../activities/local-planes/local-planes';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/console-notifier';
+import { createAwsActivities } from '../activities/aws';
 import { createScanActivities } from '../activities/scan';
+import { DetectionStatusStore } from '../activities/scan/detection-status';
+import { awsInventoryDetector, localPlanesDetector, routeDetectors } from '../activities/scan/detectors';
 import type { Config } from './config';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
@@ -39,10 +42,28 @@ export async function createDriftplaneWorker(
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const notifier = opts.notifier ?? new ConsoleNotifier();
   const planes = new LocalPlanes(config.planesDir);
+  const aws = createAwsActivities({
+    region: config.aws.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
+  });
+  // Manifest units (a folder in the planes dir) go to local planes; registered AWS stacks to the inventory scan.
+  const detector = routeDetectors([
+    localPlanesDetector(planes),
+    awsInventoryDetector({
+      aws,
+      registryDir: config.registryDir,
+      ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}),
+      ...(config.aws.cloudTrail ? { cloudTrail: config.aws.cloudTrail } : {}),
+    }),
+  ]);
+  const status = new DetectionStatusStore(config.detectionStatusDir);
   const activities = {
     ...createLifecycleActivities({
       evidence: new EvidenceStore(config.evidenceDir),
       planes,
+      detector,
+      status,
       policy: createRegistryPolicySource({ registryDir: config.registryDir, ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}) }),
       notifier,
       approvalTimeout: config.approvalTimeout,
@@ -50,7 +71,8 @@ export async function createDriftplaneWorker(
       verifyInterval: config.verifyInterval,
       verifyAttempts: config.verifyAttempts,
     }),
-    ...createScanActivities({ planes, client, taskQueue: config.taskQueue }),
+    ...createScanActivities({ planes, detector, status, registryDir: config.registryDir, client, taskQueue: config.taskQueue }),
+    ...aws,
   };
   const worker = await Worker.create({
     connection: nativeConnection,

@@ -1,3 +1,4 @@
 /** Every workflow driftplane registers. Workflow names are nouns and never change once released. */
 export { driftLifecycle } from './drift-lifecycle';
 export { unitScan } from './unit-scan';
+export { stalenessSweep } from './staleness-sweep';

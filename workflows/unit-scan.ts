@@ -1,22 +1,35 @@
 /** One scheduled (or on-demand) scan of one unit: detect, then open or join a lifecycle per drift. */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { OpenedLifecycle, ScanActivities } from '../activities/scan';
+import { staleObservation } from '../domain/finding';
 
 const acts = proxyActivities<ScanActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '2s', maximumAttempts: 5 },
 });
 
-/** The result of one scan. `failed` means "could not tell", never "no drift". */
+/** Patch id: a failed detection opens a DETECTION_STALE lifecycle instead of only returning "failed". */
+export const STALE_ON_FAILURE_PATCH = 'detection-failure-opens-stale-lifecycle';
+
+/**
+ * The result of one scan. `failed` means "could not tell", never "no drift"; since the
+ * stale-lifecycle patch it also carries the DETECTION_STALE lifecycle it opened (or joined).
+ */
 export type UnitScanResult =
   | { unit: string; status: 'clean'; resources: number }
   | { unit: string; status: 'drift'; resources: number; findings: OpenedLifecycle[] }
-  | { unit: string; status: 'failed'; error: string };
+  | { unit: string; status: 'failed'; error: string; findings?: OpenedLifecycle[] };
 
 /** The unit scan workflow (a noun; never renamed once released). */
 export async function unitScan(input: { unit: string }): Promise<UnitScanResult> {
   const detection = await acts.detectUnit({ unit: input.unit });
-  if (detection.status === 'failed') return { unit: input.unit, status: 'failed', error: detection.error };
+  if (detection.status === 'failed') {
+    if (!patched(STALE_ON_FAILURE_PATCH)) return { unit: input.unit, status: 'failed', error: detection.error };
+    // No result is not "no drift" (§24.1): the failure itself goes through the lifecycle.
+    const stale = staleObservation({ unit: input.unit, status: 'failed', error: detection.error, detectedAt: new Date().toISOString(), detector: 'unit-scan' });
+    const findings = await acts.openLifecycles({ observations: [stale] });
+    return { unit: input.unit, status: 'failed', error: detection.error, findings };
+  }
   if (detection.observations.length === 0) return { unit: input.unit, status: 'clean', resources: detection.resources };
   const findings = await acts.openLifecycles({ observations: detection.observations });
   return { unit: input.unit, status: 'drift', resources: detection.resources, findings };

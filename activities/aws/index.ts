@@ -31,6 +31,7 @@ import {
   type CloudTrailSource,
 } from './read-cloudtrail';
 import { readRecordedState } from './read-state';
+import { revertSecurityGroupRules, type SecurityGroupRevert } from './revert-security-group';
 
 export {
   AwsUnitSchema,
@@ -51,6 +52,8 @@ export { sessionNameFor, sessionTagsFor } from './session-name';
 export { CloudTrailSourceSchema, decodeCloudTrailFile, readCloudTrail } from './read-cloudtrail';
 export type { CloudTrailBatch, CloudTrailReadFailure, CloudTrailSource } from './read-cloudtrail';
 export { readRecordedState } from './read-state';
+export { atomToIpPermission, revertSecurityGroupRules } from './revert-security-group';
+export type { SecurityGroupRevert } from './revert-security-group';
 export { listAccountInventory, observeAll, observeResource, ipPermissionsToRules } from './observe';
 export type { InventoryClients } from './observe';
 
@@ -176,6 +179,17 @@ export function createAwsActivities(config: AwsActivitiesConfig) {
         recorded: state.resources,
         observations,
       });
+    },
+
+    /**
+     * Reverts one security group of a unit to its recorded state (revokes rules added out of band,
+     * re-authorizes removed ones), with the unit's own credentials. Idempotent: the difference is
+     * recomputed on every call. Returns what it did; never credentials.
+     */
+    async revertSecurityGroup(input: { unit: AwsUnit; address: string }): Promise<SecurityGroupRevert> {
+      const unit = parseInput(AwsUnitSchema, input.unit, 'unit');
+      const session = await assumeUnitRole(config, unit);
+      return revertSecurityGroupRules(session, unit.state, input.address);
     },
 
     /**

@@ -5,12 +5,18 @@ import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
 import type { EvidenceStore } from '../evidence/evidence-store';
 import type { LocalPlanes } from '../local-planes/local-planes';
 import type { Notifier } from '../notify/console-notifier';
+import type { DetectionStatusStore } from '../scan/detection-status';
+import { localPlanesDetector, type UnitDetector } from '../scan/detectors';
 import { UnknownUnitError, type PolicySource } from './registry-policy';
 
 /** What the lifecycle activities need from the outside world. */
 export interface LifecycleDeps {
   evidence: EvidenceStore;
   planes: LocalPlanes;
+  /** Detects (for verification) and reverts per unit. Default: the local planes only. */
+  detector?: UnitDetector;
+  /** Records verification detections too: a successful one is a unit's last success. */
+  status?: DetectionStatusStore;
   policy: PolicySource;
   notifier: Notifier;
   /** How long approvers have before an escalation, how many escalations before the lifecycle expires. */
@@ -38,6 +44,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   const record = (ids: Ids, step: string, data: unknown) =>
     deps.evidence.append({ findingId: ids.findingId, runId: ids.runId, key: `${ids.runId}:${step}`, step, at: now().toISOString(), data });
   const evidenceUri = (findingId: string) => `file://${deps.evidence.folderOf(findingId)}`;
+  const detector = deps.detector ?? localPlanesDetector(deps.planes);
 
   return {
     /** Records what was detected: the raw, redacted diff and its audit correlation. */
@@ -111,9 +118,16 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         await deps.notifier.send({ kind: 'incident', findingId: input.findingId, targets: [`team:${decision.owner}`], text: `incident for ${o.resourceRef}: ${decision.driftClass} (${decision.risk})` });
       }
       let result: { action: string; executed: boolean; detail: string };
-      if (REVERTING_ACTIONS.includes(decision.recommendedAction) && (await deps.planes.has(o.unit))) {
-        const r = await deps.planes.revert(o.unit, o.resourceRef, `${input.runId}:reconcile`, now());
-        result = { action: decision.recommendedAction, executed: true, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident raised; ${r.detail}` : r.detail };
+      const executed = o.detectorStatus === undefined && REVERTING_ACTIONS.includes(decision.recommendedAction) ? await detector.revert(o, `${input.runId}:reconcile`, now()) : undefined;
+      if (o.detectorStatus !== undefined) {
+        // Nothing can repair a detector from here: the incident is raised, and verification detects again.
+        result = {
+          action: decision.recommendedAction,
+          executed: false,
+          detail: `detection of ${o.unit} is ${o.detectorStatus}${o.detectorError ? ` (${o.detectorError})` : ''}; ${decision.recommendedAction.startsWith('INCIDENT') ? 'incident raised; ' : ''}verification detects again`,
+        };
+      } else if (executed) {
+        result = { action: decision.recommendedAction, executed: executed.executed, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident raised; ${executed.detail}` : executed.detail };
       } else {
         // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
         result = {
@@ -130,12 +144,17 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     async verifyClosure(input: Ids & { observation: DriftObservation; attempt: number }): Promise<{ clean: boolean; detail: string }> {
       const o = input.observation;
       let result: { clean: boolean; detail: string };
-      if (!(await deps.planes.has(o.unit))) {
+      if (!(await detector.has(o.unit))) {
         result = { clean: false, detail: `no detector can observe ${o.unit}: could not tell` };
       } else {
-        const detection = await deps.planes.detect(o.unit, now());
+        const at = now();
+        const detection = await detector.detect(o.unit, at);
+        await deps.status?.record(o.unit, detection.status === 'ok' ? { status: 'ok' } : { status: 'failed', error: detection.error }, at);
         if (detection.status === 'failed') result = { clean: false, detail: `detection failed, could not tell: ${detection.error}` };
-        else {
+        else if (o.detectorStatus !== undefined) {
+          // A stale detection closes when the unit's detection succeeds again; any drift it finds opens its own lifecycle at the next scan.
+          result = { clean: true, detail: `detection of ${o.unit} succeeds again (${detection.observations.length} drifted resource(s) of ${detection.resources})` };
+        } else {
           const still = detection.observations.find((x) => x.resourceRef === o.resourceRef);
           result = still
             ? { clean: false, detail: `${o.resourceRef} still differs at ${still.changedFields.join(', ')}` }

@@ -85,7 +85,14 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
           changedFields: o.changedFields,
         },
         context: {
-          detector: { status: 'ok' },
+          // A stale-detection observation carries its detector's status: the table then says DETECTION_STALE.
+          detector: o.detectorStatus
+            ? {
+                status: o.detectorStatus,
+                ...(o.detectorError ? { error: o.detectorError } : {}),
+                ...(o.lastSuccessAt ? { lastSuccessAt: o.lastSuccessAt } : {}),
+              }
+            : { status: 'ok' },
           now: now.toISOString(),
           ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
           ...(o.auditCorrelation

@@ -1,8 +1,26 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { findingIdOf, workflowIdOf, type DriftObservation } from '../../domain/finding';
 import { detected } from '../../workflows/messages';
 import { LifecycleStateKey, UnitKey } from '../../workflows/search-attributes';
+import { detectionIntervalMs, loadRegistry } from '../../registry';
 import type { LocalDetection, LocalPlanes } from '../local-planes/local-planes';
+import { isOverdue, type DetectionStatusStore } from './detection-status';
+import { localPlanesDetector, type UnitDetector } from './detectors';
+
+export { DetectionStatusError, DetectionStatusSchema, DetectionStatusStore, isOverdue } from './detection-status';
+export type { DetectionStatus } from './detection-status';
+export { awsInventoryDetector, awsUnitOf, localPlanesDetector, routeDetectors } from './detectors';
+export type { AwsInventoryDetectorDeps, ExecutorResult, UnitDetector } from './detectors';
+
+/** A unit the staleness sweep found overdue: no success within its tier's interval. */
+export interface OverdueUnit {
+  unit: string;
+  intervalMs: number;
+  lastSuccessAt?: string;
+  lastAttemptAt?: string;
+  lastError?: string;
+}
 
 /** A lifecycle that a scan opened or joined. */
 export interface OpenedLifecycle {
@@ -15,6 +33,12 @@ export interface OpenedLifecycle {
 /** What the scan activities need. */
 export interface ScanDeps {
   planes: LocalPlanes;
+  /** The detector per unit (default: local planes only). */
+  detector?: UnitDetector;
+  /** Where each unit's last attempt and last success are recorded (staleness). Unset: not recorded. */
+  status?: DetectionStatusStore;
+  /** The registry, for the staleness sweep's intervals. */
+  registryDir?: string;
   client: Client;
   taskQueue: string;
   clock?: () => Date;
@@ -23,13 +47,52 @@ export interface ScanDeps {
 /** Activities of a unit scan: detect, then open (or join) one lifecycle per drifted resource. */
 export function createScanActivities(deps: ScanDeps) {
   const now = () => (deps.clock ? deps.clock() : new Date());
+  const detector = deps.detector ?? localPlanesDetector(deps.planes);
   return {
-    /** Runs the unit's detector. A unit no detector can observe is a failed detection, never "no drift". */
+    /**
+     * Runs the unit's detector and records the attempt (last success, last error) durably. A unit
+     * no detector can observe is a failed detection, never "no drift".
+     */
     async detectUnit(input: { unit: string }): Promise<LocalDetection> {
-      if (!(await deps.planes.has(input.unit))) {
-        return { status: 'failed', unit: input.unit, error: `no detector can observe ${input.unit}` };
+      const at = now();
+      let result: LocalDetection;
+      if (!(await detector.has(input.unit))) {
+        result = { status: 'failed', unit: input.unit, error: `no detector can observe ${input.unit}` };
+      } else {
+        result = await detector.detect(input.unit, at);
       }
-      return deps.planes.detect(input.unit, now());
+      await deps.status?.record(input.unit, result.status === 'ok' ? { status: 'ok' } : { status: 'failed', error: result.error }, at);
+      return result;
+    },
+
+    /**
+     * The staleness sweep's question: which units (all registered ones, or those named) have no
+     * successful detection within their tier's interval? A unit never detected is overdue. Units
+     * scheduled by cron have no interval here and are left to their schedule.
+     */
+    async findOverdueUnits(input: { units?: string[] }): Promise<OverdueUnit[]> {
+      if (!deps.registryDir) throw ApplicationFailure.nonRetryable('the staleness sweep needs the registry', 'InvalidInput');
+      if (!deps.status) throw ApplicationFailure.nonRetryable('the staleness sweep needs the detection status store', 'InvalidInput');
+      const loaded = await loadRegistry(deps.registryDir);
+      if (!loaded.ok) throw new Error(`registry at ${deps.registryDir} is invalid (${loaded.errors.length} problem(s))`);
+      const at = now();
+      const names = input.units ?? [...loaded.registry.units.keys()].sort();
+      const overdue: OverdueUnit[] = [];
+      for (const name of names) {
+        const unit = loaded.registry.units.get(name);
+        if (!unit) throw ApplicationFailure.nonRetryable(`unit ${name} is not in the registry at ${deps.registryDir}`, 'InvalidInput');
+        const intervalMs = detectionIntervalMs(unit);
+        const status = await deps.status.read(name);
+        if (!isOverdue(status, intervalMs, at)) continue;
+        overdue.push({
+          unit: name,
+          intervalMs: intervalMs as number,
+          ...(status?.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt } : {}),
+          ...(status?.lastAttemptAt ? { lastAttemptAt: status.lastAttemptAt } : {}),
+          ...(status?.lastError ? { lastError: status.lastError } : {}),
+        });
+      }
+      return overdue;
     },
 
     /**

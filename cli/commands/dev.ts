@@ -6,6 +6,8 @@ import type * as CreateWorker from '../../workers/create-worker';
 import type { DriftplaneWorker } from '../../workers/create-worker';
 import type * as WorkerSdk from '@temporalio/worker';
 import { renderDemo, runDemo } from '../demo';
+import { awsSandboxPaths, DEMO_AWS, DEMO_AWS_CREDENTIALS } from '../demo-aws-sandbox';
+import { startMotoServer, type MotoServer } from '../moto-server';
 import { ensureDevServer, type DevServer } from '../dev-server';
 import { ExitCode } from '../exit-codes';
 import { runAction } from '../run-action';
@@ -29,7 +31,10 @@ function quietRuntime(): void {
 }
 
 /** Starts (or finds) the Temporal server, registers the search attributes and starts a worker. */
-async function startStack(config: Config, opts: { headless?: boolean }) {
+async function startStack(config: Config, opts: { headless?: boolean; onStop?: () => Promise<void> }) {
+  const stopExtras = async () => {
+    await opts.onStop?.().catch(() => undefined);
+  };
   const server: DevServer = await ensureDevServer({
     address: config.temporalAddress,
     home: config.home,
@@ -39,7 +44,7 @@ async function startStack(config: Config, opts: { headless?: boolean }) {
   log(server.started ? `started the Temporal dev server at ${server.address}` : `using the Temporal server at ${server.address}`);
   // Never leave a server we started running behind: not on failure, not on Ctrl-C mid-run.
   const onSignal = (signal: NodeJS.Signals) => {
-    void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void Promise.allSettled([server.stop(), stopExtras()]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -64,6 +69,7 @@ async function startStack(config: Config, opts: { headless?: boolean }) {
       await w.close();
       await connected.connection.close();
       await server.stop();
+      await stopExtras();
     };
     return { server, client: connected.client, stop, running, releaseSignals };
   } catch (err) {
@@ -71,6 +77,7 @@ async function startStack(config: Config, opts: { headless?: boolean }) {
     process.off('SIGTERM', onSignal);
     await connection?.close();
     await server.stop();
+    await stopExtras();
     throw err;
   }
 }
@@ -118,11 +125,29 @@ export function registerDevCommands(program: Command): void {
     .addHelpText('after', '\nThe demo uses registry/examples/acme and keeps its sandbox, evidence and Temporal state in $DRIFTPLANE_HOME (./.driftplane).')
     .action(
       runAction(async (opts: { json?: boolean; keepRunning?: boolean }) => {
-        const config = loadConfig();
-        const stack = await startStack(config, {});
+        const base = loadConfig();
+        // The sandbox AWS account: a real moto_server on loopback, stopped with everything else.
+        const moto: MotoServer = await startMotoServer({ accountId: DEMO_AWS.account });
+        log(`started moto_server (sandbox AWS account ${DEMO_AWS.account}) at ${moto.endpoint}`);
+        const sandbox = awsSandboxPaths(base.home);
+        const config: Config = {
+          ...base,
+          aws: {
+            ...base.aws,
+            endpoint: moto.endpoint,
+            region: DEMO_AWS.region,
+            webIdentityTokenFile: sandbox.tokenFile,
+            cloudTrail: { kind: 'folder', path: sandbox.cloudTrailDir },
+            baseCredentials: DEMO_AWS_CREDENTIALS,
+          },
+        };
+        const stack = await startStack(config, { onStop: () => moto.stop() }).catch(async (err: unknown) => {
+          await moto.stop();
+          throw err;
+        });
         let result;
         try {
-          result = await runDemo(stack.client, config, log);
+          result = await runDemo(stack.client, config, log, { awsEndpoint: moto.endpoint });
         } catch (err) {
           await stack.stop();
           throw err;

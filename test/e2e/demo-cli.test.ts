@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,20 @@ async function driftplane(...args: string[]): Promise<{ code: number; stdout: st
 }
 
 interface DemoJson {
-  findings: { findingId: string; stage: string; outcome: string; evidencePath: string; driftClass: string; approvedBy: string; stages: string[] }[];
+  findings: {
+    findingId: string;
+    stage: string;
+    outcome: string;
+    evidencePath: string;
+    driftClass: string;
+    risk: string;
+    approvedBy: string;
+    stages: string[];
+    resourceRef: string;
+    detector: string;
+    changedBy?: { actor: string; source: string; eventName?: string };
+    reconcileDetail?: string;
+  }[];
   refusedApprovals: { as: string; why: string }[];
 }
 let demo: DemoJson;
@@ -39,7 +52,7 @@ beforeAll(async () => {
 
 describe('driftplane demo, then the lifecycle commands, through the CLI', () => {
   it('drives every finding through all six stages to a verified close, with evidence on disk', () => {
-    expect(demo.findings).toHaveLength(2);
+    expect(demo.findings).toHaveLength(3);
     for (const f of demo.findings) {
       expect(f.stage).toBe('closed');
       expect(f.outcome).toBe('RECONCILED');
@@ -49,7 +62,32 @@ describe('driftplane demo, then the lifecycle commands, through the CLI', () => 
     }
     const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
     expect(prod.approvedBy).toBe('maria.lopez@acme.example');
-    expect(demo.refusedApprovals).toEqual([expect.objectContaining({ as: 'dave.kim@acme.example', why: expect.stringMatching(/not an approver/) })]);
+    expect(demo.refusedApprovals).toEqual([
+      expect.objectContaining({ as: 'dave.kim@acme.example', why: expect.stringMatching(/not an approver/) }),
+      expect.objectContaining({ as: 'elena.rossi@acme.example', why: expect.stringMatching(/caused this drift/) }),
+    ]);
+  });
+
+  it('detects the out-of-band security-group change in the moto sandbox account through the AWS inventory scan, and reverts it', () => {
+    const aws = demo.findings.find((f) => f.findingId.startsWith('payments-prod-network:'))!;
+    expect(aws).toMatchObject({
+      resourceRef: 'aws_security_group.payments_app',
+      detector: 'aws-inventory',
+      driftClass: 'UNAUTHORIZED_RUNTIME_DRIFT',
+      risk: 'CRITICAL',
+      approvedBy: 'noah.fischer@acme.example',
+      changedBy: { actor: 'elena.rossi@acme.example', source: 'cloudtrail', eventName: 'AuthorizeSecurityGroupIngress' },
+      outcome: 'RECONCILED',
+    });
+    expect(aws.reconcileDetail).toMatch(/revoked 1 rule/);
+    const files = readdirSync(aws.evidencePath).filter((n) => n.endsWith('.json'));
+    const evidence = files.map((n) => readFileSync(path.join(aws.evidencePath, n), 'utf8')).join('\n');
+    // The detection record carries the recorded/actual difference: tcp/22 from 0.0.0.0/0 arrived.
+    expect(evidence).toContain('/ingress');
+    expect(evidence).toContain('0.0.0.0/0');
+    expect(evidence).toContain('s3://acme-tfstate-111122223333/prod/eu-west-1/payments/network/terraform.tfstate');
+    // No credentials anywhere in evidence: not the sandbox's fake base keys, not an STS session.
+    expect(evidence).not.toMatch(/demo-sandbox-not-a-secret|AKIADEMO|SessionToken|secretAccessKey|sessionToken/i);
   });
 
   it('lists the lifecycles from Temporal visibility, filtered by search attributes', async () => {

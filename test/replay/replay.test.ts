@@ -20,7 +20,7 @@ beforeAll(async () => {
 describe('replay of recorded histories', () => {
   it('has histories of every lifecycle ending and of a scan', () => {
     expect(histories.map((h) => h.name)).toEqual(
-      expect.arrayContaining(['lifecycle-approved-revert', 'lifecycle-auto-heal', 'lifecycle-expired', 'lifecycle-rejected', 'lifecycle-signal-approval', 'unit-scan-drift']),
+      expect.arrayContaining(['lifecycle-approved-revert', 'lifecycle-auto-heal', 'lifecycle-expired', 'lifecycle-rejected', 'lifecycle-signal-approval', 'unit-scan-drift', 'unit-scan-detection-failed', 'lifecycle-detection-stale', 'staleness-sweep']),
     );
   });
 

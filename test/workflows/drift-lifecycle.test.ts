@@ -1,60 +1,30 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../activities/evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
-import { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { answerFinding } from '../../cli/commands/lifecycle';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { InputError } from '../../domain/errors';
 import { approvalSignal, state, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, LifecycleStateKey, OwnerKey, RiskKey } from '../../workflows/search-attributes';
 import type { UnitScanResult } from '../../workflows/unit-scan';
-import type { Config } from '../../workers/config';
-import { createDriftplaneWorker, type DriftplaneWorker } from '../../workers/create-worker';
-import { awaitingApproval, quietTemporalLogs, testConfig, waitForState, workflowBundle } from '../support/lifecycle-harness';
+import { awaitingApproval, useDevServerWorker, waitForState } from '../support/lifecycle-harness';
 
 const APPROVER = 'maria.lopez@acme.example';
-let env: TestWorkflowEnvironment;
-let config: Config;
-let w: DriftplaneWorker;
-let running: Promise<void>;
-
-beforeAll(async () => {
-  await quietTemporalLogs();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-  config = await testConfig(inject('temporalAddress'));
-  w = await createDriftplaneWorker(config, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
-  running = w.worker.run();
-});
-
-// Workflow ids are derived from the drift's fingerprint, so a lifecycle left running by one test
-// would be joined by the next test's scan of the same drift. End whatever a test left open.
-afterEach(async () => {
-  for await (const r of env.client.workflow.list({ query: `TaskQueue = '${config.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-    await env.client.workflow.getHandle(r.workflowId, r.runId).terminate('test cleanup').catch(() => undefined);
-  }
-});
-
-afterAll(async () => {
-  w?.worker.shutdown();
-  await running;
-  await w?.close();
-  await env?.teardown();
-});
+const t = useDevServerWorker();
 
 /** Seeds a fresh sandbox and scans one unit; returns the lifecycle it opened. */
 async function scanFresh(unit: string, tweak?: (planesDir: string) => Promise<void>) {
-  await seedDemoSandbox(config.planesDir, new Date());
-  await tweak?.(config.planesDir);
+  await seedDemoSandbox(t.config.planesDir, new Date());
+  await tweak?.(t.config.planesDir);
   return scan(unit);
 }
 
 async function scan(unit: string) {
-  const r = (await env.client.workflow.execute('unitScan', {
+  const r = (await t.env.client.workflow.execute('unitScan', {
     workflowId: `scan:${unit}:${Date.now()}:${Math.random()}`,
-    taskQueue: config.taskQueue,
+    taskQueue: t.config.taskQueue,
     args: [{ unit }],
   })) as UnitScanResult;
   if (r.status !== 'drift') throw new Error(`expected drift, got ${JSON.stringify(r)}`);
@@ -63,7 +33,7 @@ async function scan(unit: string) {
 }
 
 async function finish(workflowId: string): Promise<LifecycleState> {
-  return (await env.client.workflow.getHandle(workflowId).result()) as LifecycleState;
+  return (await t.env.client.workflow.getHandle(workflowId).result()) as LifecycleState;
 }
 
 describe('driftLifecycle on the real Temporal dev server', () => {
@@ -72,11 +42,11 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(f.workflowId).toBe(`finding:${f.findingId}`);
     expect(f.findingId).toMatch(/^checkout-web-prod:[0-9a-f]{16}$/);
 
-    const waiting = await waitForState(env.client, f.workflowId, awaitingApproval);
+    const waiting = await waitForState(t.env.client, f.workflowId, awaitingApproval);
     expect(waiting.decision?.autoHealAllowed).toBe(false);
     expect(waiting.route?.approvers.map((a) => a.email)).toContain(APPROVER);
 
-    const accepted = await answerFinding(env.client, f.findingId, 'approve', { approver: 'U04MARIA', reason: 'revert to the digest in Git' });
+    const accepted = await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'U04MARIA', reason: 'revert to the digest in Git' });
     expect(accepted).toEqual({ findingId: f.findingId, answer: 'approved', approver: APPROVER });
 
     const s = await finish(f.workflowId);
@@ -85,15 +55,15 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(s.timeline.filter((t) => t.event === 'entered').map((t) => t.stage)).toEqual(['detect', 'classify', 'route', 'approve', 'reconcile', 'verify', 'closed']);
 
     // The runtime really was reverted: the actual plane matches desired again.
-    const detection = await new LocalPlanes(config.planesDir).detect('checkout-web-prod', new Date());
+    const detection = await new LocalPlanes(t.config.planesDir).detect('checkout-web-prod', new Date());
     expect(detection).toMatchObject({ status: 'ok', observations: [] });
 
-    const evidence = new EvidenceStore(config.evidenceDir);
+    const evidence = new EvidenceStore(t.config.evidenceDir);
     const steps = (await evidence.read(f.findingId)).map((r) => r.step);
     expect(steps).toEqual(['detected', 'classified', 'routed', 'approval', 'reconciled', 'verified-1', 'closed']);
     expect(await evidence.verify(f.findingId)).toEqual({ ok: true, records: 7, problems: [] });
 
-    const d = await env.client.workflow.getHandle(f.workflowId).describe();
+    const d = await t.env.client.workflow.getHandle(f.workflowId).describe();
     expect(d.typedSearchAttributes.get(LifecycleStateKey)).toBe('closed');
     expect(d.typedSearchAttributes.get(DriftClassKey)).toBe(s.decision?.driftClass);
     expect(d.typedSearchAttributes.get(RiskKey)).toBe(s.decision?.risk);
@@ -108,8 +78,8 @@ describe('driftLifecycle on the real Temporal dev server', () => {
         `${JSON.stringify({ resourceRef: 'Deployment/checkout/web', actor: { id: APPROVER, type: 'human' }, eventTime: new Date().toISOString(), eventName: 'kubectl set image', source: 'k8s-audit' })}\n`,
       );
     });
-    await waitForState(env.client, f.workflowId, awaitingApproval);
-    const before = (await env.client.workflow.getHandle(f.workflowId).fetchHistory()).events?.length ?? 0;
+    await waitForState(t.env.client, f.workflowId, awaitingApproval);
+    const before = (await t.env.client.workflow.getHandle(f.workflowId).fetchHistory()).events?.length ?? 0;
 
     const attempts: [string, { approver: string; reason: string }, RegExp][] = [
       ['not listed', { approver: 'mallory@evil.example', reason: 'looks fine' }, /not an approver/],
@@ -119,27 +89,27 @@ describe('driftLifecycle on the real Temporal dev server', () => {
       ['no reason', { approver: 'U04MARIA', reason: '   ' }, /reason is required/],
     ];
     for (const [, input, why] of attempts) {
-      const err = await answerFinding(env.client, f.findingId, 'approve', input).catch((e: unknown) => e);
+      const err = await answerFinding(t.env.client, f.findingId, 'approve', input).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
       expect((err as Error).message).toMatch(why);
     }
 
-    const history = await env.client.workflow.getHandle(f.workflowId).fetchHistory();
+    const history = await t.env.client.workflow.getHandle(f.workflowId).fetchHistory();
     const json = JSON.stringify(history.events);
     expect(history.events?.length ?? 0).toBe(before);
     expect(json).not.toContain('mallory@evil.example');
     expect(json).not.toContain('my change, my call');
     expect(json).not.toMatch(/WorkflowExecutionUpdate/i);
-    const s = await env.client.workflow.getHandle(f.workflowId).query(state);
+    const s = await t.env.client.workflow.getHandle(f.workflowId).query(state);
     expect(s.answer).toBeUndefined();
   });
 
   it('records and ignores an invalid approval signal, then accepts a valid one from the Temporal UI', async () => {
     const f = await scanFresh('checkout-web-prod');
-    await waitForState(env.client, f.workflowId, awaitingApproval);
-    const handle = env.client.workflow.getHandle(f.workflowId);
+    await waitForState(t.env.client, f.workflowId, awaitingApproval);
+    const handle = t.env.client.workflow.getHandle(f.workflowId);
     await handle.signal(approvalSignal, { approver: 'dave.kim@acme.example', reason: 'ship it' });
-    const ignored = await waitForState(env.client, f.workflowId, (s) => s.timeline.some((t) => t.event === 'ignored invalid approval'));
+    const ignored = await waitForState(t.env.client, f.workflowId, (s) => s.timeline.some((t) => t.event === 'ignored invalid approval'));
     expect(ignored.answer).toBeUndefined();
     expect(ignored.timeline.find((t) => t.event === 'ignored invalid approval')?.detail).toMatch(/dave\.kim@acme\.example is not an approver/);
 
@@ -151,15 +121,15 @@ describe('driftLifecycle on the real Temporal dev server', () => {
 
   it('joins the running lifecycle when the same drift is detected again', async () => {
     const first = await scanFresh('checkout-web-prod');
-    await waitForState(env.client, first.workflowId, awaitingApproval);
+    await waitForState(t.env.client, first.workflowId, awaitingApproval);
     const second = await scan('checkout-web-prod');
     expect(second.workflowId).toBe(first.workflowId);
     expect(second.runId).toBe(first.runId);
-    const s = await waitForState(env.client, first.workflowId, (x) => x.detections === 2);
+    const s = await waitForState(t.env.client, first.workflowId, (x) => x.detections === 2);
     expect(s.timeline.some((t) => t.event === 'detected again')).toBe(true);
 
     const runs = [];
-    for await (const r of env.client.workflow.list({ query: `WorkflowId = '${first.workflowId}' AND ExecutionStatus = 'Running'` })) runs.push(r.runId);
+    for await (const r of t.env.client.workflow.list({ query: `WorkflowId = '${first.workflowId}' AND ExecutionStatus = 'Running'` })) runs.push(r.runId);
     expect(runs).toEqual([first.runId]);
   });
 
@@ -170,20 +140,20 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(s.answer).toBeUndefined();
     expect(s.outcome).toBe('RECONCILED');
     expect(s.timeline.some((t) => t.event === 'auto-approved')).toBe(true);
-    const steps = (await new EvidenceStore(config.evidenceDir).read(f.findingId)).map((r) => r.step);
+    const steps = (await new EvidenceStore(t.config.evidenceDir).read(f.findingId)).map((r) => r.step);
     expect(steps.slice(-5)).toEqual(['routed', 'approval', 'reconciled', 'verified-1', 'closed']);
-    expect(await new LocalPlanes(config.planesDir).detect('catalog-web-staging', new Date())).toMatchObject({ status: 'ok', observations: [] });
+    expect(await new LocalPlanes(t.config.planesDir).detect('catalog-web-staging', new Date())).toMatchObject({ status: 'ok', observations: [] });
   });
 
   it('closes as REJECTED without touching the runtime when an approver rejects', async () => {
     const f = await scanFresh('checkout-web-prod');
-    await waitForState(env.client, f.workflowId, awaitingApproval);
-    await answerFinding(env.client, f.findingId, 'reject', { approver: APPROVER, reason: 'accept the runtime change; a PR follows' });
+    await waitForState(t.env.client, f.workflowId, awaitingApproval);
+    await answerFinding(t.env.client, f.findingId, 'reject', { approver: APPROVER, reason: 'accept the runtime change; a PR follows' });
     const s = await finish(f.workflowId);
     expect(s.outcome).toBe('REJECTED');
     expect(s.timeline.some((t) => t.stage === 'reconcile')).toBe(false);
-    expect(await new LocalPlanes(config.planesDir).ledger('checkout-web-prod')).toEqual([]);
-    const actual = JSON.parse(await readFile(path.join(config.planesDir, 'checkout-web-prod', 'actual', 'deployment-web.json'), 'utf8'));
+    expect(await new LocalPlanes(t.config.planesDir).ledger('checkout-web-prod')).toEqual([]);
+    const actual = JSON.parse(await readFile(path.join(t.config.planesDir, 'checkout-web-prod', 'actual', 'deployment-web.json'), 'utf8'));
     expect(actual.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/checkout:hotfix-debug');
   });
 });

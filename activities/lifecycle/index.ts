@@ -32,6 +32,10 @@ interface Ids {
   runId: string;
 }
 
+/** An incident is raised when the route asks for one or the decided action is an incident. */
+const raisesIncident = (route: { createIncident: boolean }, decision: LifecycleDecision) =>
+  route.createIncident || decision.recommendedAction.startsWith('INCIDENT');
+
 /** Actions whose runtime part is a revert of the actual plane to the desired one. */
 const REVERTING_ACTIONS = ['RUNTIME_REVERT', 'INCIDENT_AND_REVERT'];
 
@@ -74,7 +78,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         verifyInterval: deps.verifyInterval,
         verifyAttempts: deps.verifyAttempts,
       };
-      await record(input, 'routed', { route });
+      await record(input, 'routed', { route, incident: raisesIncident(route, input.decision) });
       const needsPerson = !input.decision.autoHealAllowed && !['NONE', 'IGNORE'].includes(input.decision.recommendedAction);
       await deps.notifier.send({
         kind: needsPerson ? 'approval-requested' : 'routed',
@@ -84,8 +88,14 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
           `${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef}: ${input.decision.recommendedAction}` +
           (needsPerson ? `; approvers: ${route.approvers.map((a) => a.email).join(', ') || 'none listed'}` : ''),
       });
-      if (route.createIncident) {
-        await deps.notifier.send({ kind: 'incident', findingId: input.findingId, targets: route.notify, text: `incident opened for ${input.observation.resourceRef}` });
+      if (raisesIncident(route, input.decision)) {
+        // Raised once, here, before anyone answers: evidence of the detection is already written (§24.2).
+        await deps.notifier.send({
+          kind: 'incident',
+          findingId: input.findingId,
+          targets: [...new Set([...route.notify, `team:${input.decision.owner}`])],
+          text: `incident opened for ${input.observation.resourceRef}: ${input.decision.driftClass} (${input.decision.risk})`,
+        });
       }
       return route;
     },
@@ -103,7 +113,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       await deps.notifier.send({
         kind: 'escalated',
         findingId: input.findingId,
-        targets: [...input.route.notify, `owner:${input.decision.owner}`],
+        targets: [...new Set([...input.route.notify, `team:${input.decision.owner}`])],
         text: `no answer within ${input.route.approvalTimeout}: escalation level ${input.level} for ${input.observation.resourceRef}`,
       });
     },
@@ -113,10 +123,6 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       input: Ids & { observation: DriftObservation; decision: LifecycleDecision; approvedBy: string },
     ): Promise<{ action: string; executed: boolean; detail: string }> {
       const { observation: o, decision } = input;
-      if (decision.recommendedAction.startsWith('INCIDENT')) {
-        // Evidence is preserved before any mutation (§24.2): the detection record is already written.
-        await deps.notifier.send({ kind: 'incident', findingId: input.findingId, targets: [`team:${decision.owner}`], text: `incident for ${o.resourceRef}: ${decision.driftClass} (${decision.risk})` });
-      }
       let result: { action: string; executed: boolean; detail: string };
       const executed = o.detectorStatus === undefined && REVERTING_ACTIONS.includes(decision.recommendedAction) ? await detector.revert(o, `${input.runId}:reconcile`, now()) : undefined;
       if (o.detectorStatus !== undefined) {
@@ -124,10 +130,10 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         result = {
           action: decision.recommendedAction,
           executed: false,
-          detail: `detection of ${o.unit} is ${o.detectorStatus}${o.detectorError ? ` (${o.detectorError})` : ''}; ${decision.recommendedAction.startsWith('INCIDENT') ? 'incident raised; ' : ''}verification detects again`,
+          detail: `detection of ${o.unit} is ${o.detectorStatus}${o.detectorError ? ` (${o.detectorError})` : ''}; ${decision.recommendedAction.startsWith('INCIDENT') ? 'incident open since routing; ' : ''}verification detects again`,
         };
       } else if (executed) {
-        result = { action: decision.recommendedAction, executed: executed.executed, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident raised; ${executed.detail}` : executed.detail };
+        result = { action: decision.recommendedAction, executed: executed.executed, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident open since routing; ${executed.detail}` : executed.detail };
       } else {
         // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
         result = {

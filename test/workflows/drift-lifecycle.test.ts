@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../activities/evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
+import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { answerFinding } from '../../cli/commands/lifecycle';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { InputError } from '../../domain/errors';
@@ -38,12 +39,17 @@ async function finish(workflowId: string): Promise<LifecycleState> {
 
 describe('driftLifecycle on the real Temporal dev server', () => {
   it('travels detect → classify → route → approve → reconcile → verify → closed, with evidence and search attributes', async () => {
+    const notified = (t.worker.notifier as ConsoleNotifier).sent;
+    const sentBefore = notified.length;
     const f = await scanFresh('checkout-web-prod');
     expect(f.workflowId).toBe(`finding:${f.findingId}`);
     expect(f.findingId).toMatch(/^checkout-web-prod:[0-9a-f]{16}$/);
 
     const waiting = await waitForState(t.env.client, f.workflowId, awaitingApproval);
     expect(waiting.decision?.autoHealAllowed).toBe(false);
+    const incidentsOf = () => notified.slice(sentBefore).filter((n) => n.kind === 'incident' && n.findingId === f.findingId);
+    // INCIDENT_AND_REVERT: the incident is open before anyone is asked to approve.
+    expect(incidentsOf()).toHaveLength(1);
     expect(waiting.route?.approvers.map((a) => a.email)).toContain(APPROVER);
 
     const accepted = await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'U04MARIA', reason: 'revert to the digest in Git' });
@@ -68,6 +74,11 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(d.typedSearchAttributes.get(DriftClassKey)).toBe(s.decision?.driftClass);
     expect(d.typedSearchAttributes.get(RiskKey)).toBe(s.decision?.risk);
     expect(d.typedSearchAttributes.get(OwnerKey)).toBe('checkout');
+
+    // ... and raised only once: reconcile does not raise it again.
+    expect(s.decision?.recommendedAction).toBe('INCIDENT_AND_REVERT');
+    expect(incidentsOf()).toHaveLength(1);
+    expect(incidentsOf()[0]?.targets).toContain('team:checkout');
   });
 
   it('refuses approvals from someone not listed, from the drift’s own actor, or without a reason, leaving no trace in history', async () => {

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { EvidenceStore } from '../activities/evidence/evidence-store';
+import { EvidenceStore } from '../evidence/evidence-store';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import { createRegistryPolicySource } from '../activities/lifecycle/registry-policy';
 import { LocalPlanes } from '../activities/local-planes/local-planes';

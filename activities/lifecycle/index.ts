@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DriftObservation } from '../../domain/finding';
 import type { LifecycleDecision, Outcome } from '../../domain/lifecycle';
 import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
-import type { EvidenceStore } from '../evidence/evidence-store';
+import type { EvidenceStore } from '../../evidence/evidence-store';
 import type { LocalPlanes } from '../local-planes/local-planes';
 import type { Notifier } from '../notify/console-notifier';
 import type { DetectionStatusStore } from '../scan/detection-status';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerClassifyCommands } from './classify';
 import { registerDevCommands } from './dev';
+import { registerEvidenceCommands } from './evidence';
 import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
 import { registerRegistryCommands } from './registry';
@@ -12,6 +13,7 @@ export type RegisterCommands = (program: Command) => void;
 export const commandGroups: RegisterCommands[] = [
   registerDevCommands,
   registerLifecycleCommands,
+  registerEvidenceCommands,
   registerPlanCommands,
   registerClassifyCommands,
   registerRegistryCommands,

@@ -113,6 +113,10 @@ describe('driftplane demo, then the lifecycle commands, through the CLI', () => 
     const json = JSON.parse((await driftplane('show', `finding:${prod.findingId}`, '--json')).stdout) as { outcome: string; decision: { reasons: unknown[] } };
     expect(json.outcome).toBe('RECONCILED');
     expect(json.decision.reasons.length).toBeGreaterThan(0);
+    // An auditor checks the demo's evidence chain without Temporal.
+    const verified = await driftplane('evidence', 'verify', prod.findingId);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/record\(s\), chain intact/);
   });
 
   it('exits 1 naming the problem for an answer the lifecycle cannot take, and for unknown findings', async () => {

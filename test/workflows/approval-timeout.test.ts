@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EvidenceStore } from '../../activities/evidence/evidence-store';
+import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { answerFinding } from '../../cli/commands/lifecycle';

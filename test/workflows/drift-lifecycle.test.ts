@@ -1,7 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EvidenceStore } from '../../activities/evidence/evidence-store';
+import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { answerFinding } from '../../cli/commands/lifecycle';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EvidenceStore } from '../../activities/evidence/evidence-store';
+import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import { answerFinding } from '../../cli/commands/lifecycle';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { evidenceFolderName } from '../../domain/finding';
+import { evidenceFolderName } from '../domain/finding';
 
 /** One evidence record: what happened at one step of one finding's lifecycle. */
 export interface EvidenceRecord {
@@ -57,6 +57,11 @@ export class EvidenceStore {
 
   /** All records of a finding, in chain order. */
   async read(findingId: string): Promise<EvidenceRecord[]> {
+    return (await this.readFiles(findingId)).map((f) => f.record);
+  }
+
+  /** Records with the file each came from, in chain (file name) order. */
+  async readFiles(findingId: string): Promise<{ file: string; record: EvidenceRecord }[]> {
     const dir = this.folderOf(findingId);
     let names: string[];
     try {
@@ -65,7 +70,17 @@ export class EvidenceStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return Promise.all(names.map(async (n) => JSON.parse(await readFile(path.join(dir, n), 'utf8')) as EvidenceRecord));
+    return Promise.all(
+      names.map(async (n) => {
+        const file = path.join(dir, n);
+        const text = await readFile(file, 'utf8');
+        try {
+          return { file, record: JSON.parse(text) as EvidenceRecord };
+        } catch (err) {
+          throw new EvidenceFileError(file, `not valid JSON (${(err as Error).message})`);
+        }
+      }),
+    );
   }
 
   /** Appends a record unless one with the same key exists; returns the stored record either way. */
@@ -95,19 +110,31 @@ export class EvidenceStore {
     return record;
   }
 
-  /** Recomputes every hash and link of a finding's chain. */
+  /** Recomputes every hash and link of a finding's chain; each problem names its file and field. */
   async verify(findingId: string): Promise<ChainCheck> {
-    const records = await this.read(findingId);
+    const files = await this.readFiles(findingId);
     const problems: string[] = [];
     let prevHash = GENESIS;
-    records.forEach((r, i) => {
+    files.forEach(({ file, record: r }, i) => {
       const { hash, ...body } = r;
-      if (r.seq !== i + 1) problems.push(`record ${i + 1}: sequence number is ${r.seq}`);
-      if (r.prevHash !== prevHash) problems.push(`record ${r.seq} (${r.step}): does not link to the record before it`);
-      if (hashOf(body) !== hash) problems.push(`record ${r.seq} (${r.step}): content does not match its hash`);
+      if (r.seq !== i + 1) problems.push(`${file}: field seq is ${r.seq}, expected ${i + 1} (a record is missing or was inserted)`);
+      if (r.prevHash !== prevHash) problems.push(`${file}: field prevHash does not link to the record before it`);
+      if (r.findingId !== findingId) problems.push(`${file}: field findingId is ${r.findingId}, expected ${findingId}`);
+      if (hashOf(body) !== hash) problems.push(`${file}: field hash does not match the record's content (changed after it was written)`);
       prevHash = hash;
     });
-    if (records.length === 0) problems.push(`no evidence for ${findingId}`);
-    return { ok: problems.length === 0, records: records.length, problems };
+    if (files.length === 0) problems.push(`no evidence for ${findingId} in ${this.folderOf(findingId)}`);
+    return { ok: problems.length === 0, records: files.length, problems };
+  }
+}
+
+/** An evidence file that cannot be read as a record. */
+export class EvidenceFileError extends Error {
+  override readonly name = 'EvidenceFileError';
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
   }
 }

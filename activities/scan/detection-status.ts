@@ -5,8 +5,11 @@ import { z } from 'zod';
 /** One unit's detection record: the last attempt, the last success and the last error. */
 export const DetectionStatusSchema = z.object({
   unit: z.string().min(1),
-  lastAttemptAt: z.iso.datetime(),
-  lastResult: z.enum(['ok', 'failed']),
+  /** When driftplane first knew the unit (its first attempt, or the first sweep that saw it). */
+  firstSeenAt: z.iso.datetime().optional(),
+  /** Absent until the first attempt: the sweep may have only noted the unit. */
+  lastAttemptAt: z.iso.datetime().optional(),
+  lastResult: z.enum(['ok', 'failed']).optional(),
   lastSuccessAt: z.iso.datetime().optional(),
   lastErrorAt: z.iso.datetime().optional(),
   lastError: z.string().optional(),
@@ -79,6 +82,7 @@ export class DetectionStatusStore {
       result.status === 'ok'
         ? {
             unit,
+            firstSeenAt: previous?.firstSeenAt ?? iso,
             lastAttemptAt: iso,
             lastResult: 'ok',
             lastSuccessAt: iso,
@@ -87,6 +91,7 @@ export class DetectionStatusStore {
           }
         : {
             unit,
+            firstSeenAt: previous?.firstSeenAt ?? iso,
             lastAttemptAt: iso,
             lastResult: 'failed',
             ...(previous?.lastSuccessAt ? { lastSuccessAt: previous.lastSuccessAt } : {}),
@@ -94,21 +99,40 @@ export class DetectionStatusStore {
             lastError: result.error.slice(0, 500),
             consecutiveFailures: (previous?.consecutiveFailures ?? 0) + 1,
           };
-    await mkdir(this.dir, { recursive: true });
-    const file = path.join(this.dir, fileNameOf(unit));
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`);
-    await rename(tmp, file);
+    await this.write(next);
     return next;
+  }
+
+  /**
+   * Notes that a unit exists before any detection of it: its clock starts now. Does nothing for a
+   * unit that already has a record. Returns the record as stored.
+   */
+  async noteSeen(unit: string, at: Date): Promise<DetectionStatus> {
+    const previous = await this.read(unit);
+    if (previous) return previous;
+    const next: DetectionStatus = { unit, firstSeenAt: at.toISOString(), consecutiveFailures: 0 };
+    await this.write(next);
+    return next;
+  }
+
+  private async write(record: DetectionStatus): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, fileNameOf(record.unit));
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    await rename(tmp, file);
   }
 }
 
 /**
- * True when a unit is overdue: it never succeeded, or its last success is older than its interval.
+ * True when a unit is overdue: its last success is older than its interval, or it never succeeded
+ * in the interval since driftplane first saw it. A unit with no record at all is overdue: the
+ * sweep notes units first (see `noteSeen`), so an unnoted one means the record was lost.
  * Units without an interval (cron schedules) cannot be judged here and are never overdue.
  */
 export function isOverdue(status: DetectionStatus | undefined, intervalMs: number | undefined, now: Date): boolean {
   if (intervalMs === undefined) return false;
-  if (!status?.lastSuccessAt) return true;
-  return now.getTime() - Date.parse(status.lastSuccessAt) > intervalMs;
+  const since = status?.lastSuccessAt ?? status?.firstSeenAt;
+  if (!since) return true;
+  return now.getTime() - Date.parse(since) > intervalMs;
 }

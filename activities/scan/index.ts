@@ -82,7 +82,9 @@ export function createScanActivities(deps: ScanDeps) {
         const unit = loaded.registry.units.get(name);
         if (!unit) throw ApplicationFailure.nonRetryable(`unit ${name} is not in the registry at ${deps.registryDir}`, 'InvalidInput');
         const intervalMs = detectionIntervalMs(unit);
-        const status = await deps.status.read(name);
+        // A unit the sweep has never seen starts its clock now: its first scheduled scan may be a
+        // whole interval away, and a new registry must not open a stale finding for every unit.
+        const status = (await deps.status.read(name)) ?? (await deps.status.noteSeen(name, at));
         if (!isOverdue(status, intervalMs, at)) continue;
         overdue.push({
           unit: name,

@@ -5,6 +5,7 @@ import { registerEvidenceCommands } from './evidence';
 import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
 import { registerRegistryCommands } from './registry';
+import { registerScheduleCommands } from './schedules';
 
 /** A command group adds its subcommands to the program. One file per group in this folder. */
 export type RegisterCommands = (program: Command) => void;
@@ -14,6 +15,7 @@ export const commandGroups: RegisterCommands[] = [
   registerDevCommands,
   registerLifecycleCommands,
   registerEvidenceCommands,
+  registerScheduleCommands,
   registerPlanCommands,
   registerClassifyCommands,
   registerRegistryCommands,

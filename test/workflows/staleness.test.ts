@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DetectionStatusStore } from '../../activities/scan/detection-status';
 import { answerFinding } from '../../cli/commands/lifecycle';
@@ -86,13 +88,24 @@ describe('staleness: a failed or overdue detector is a DETECTION_STALE finding, 
     expect(s.decision?.risk).not.toBe('INFO');
   });
 
-  it('a unit never detected is overdue', async () => {
-    const r = (await t.env.client.workflow.execute('stalenessSweep', {
-      workflowId: `sweep:${Date.now()}:never`,
-      taskQueue: t.config.taskQueue,
-      args: [{ units: ['payments-prod-network'] }],
-    })) as StalenessSweepResult;
-    expect(r.overdue).toEqual([expect.objectContaining({ unit: 'payments-prod-network', intervalMs: 15 * 60_000 })]);
-    expect(r.findings).toHaveLength(1);
+  it('a unit never detected starts its clock at the first sweep, and is overdue once its interval has passed', async () => {
+    const sweep = async (tag: string) =>
+      (await t.env.client.workflow.execute('stalenessSweep', {
+        workflowId: `sweep:${Date.now()}:${tag}`,
+        taskQueue: t.config.taskQueue,
+        args: [{ units: ['payments-prod-network'] }],
+      })) as StalenessSweepResult;
+    // A fresh registry: the first sweep must not open a stale finding for a unit whose first scan is still to come.
+    const first = await sweep('first');
+    expect(first).toMatchObject({ overdue: [], findings: [] });
+    expect(await store.read('payments-prod-network')).toMatchObject({ firstSeenAt: expect.any(String) });
+    expect((await store.read('payments-prod-network'))?.lastSuccessAt).toBeUndefined();
+
+    // Its 15-minute interval passes with no successful detection.
+    await store.record('payments-prod-network', { status: 'failed', error: 'AccessDenied' }, new Date(Date.now() - 20 * 60_000));
+    await writeFile(path.join(t.config.detectionStatusDir, 'payments-prod-network.json'), JSON.stringify({ ...(await store.read('payments-prod-network')), firstSeenAt: new Date(Date.now() - 20 * 60_000).toISOString() }));
+    const later = await sweep('later');
+    expect(later.overdue).toEqual([expect.objectContaining({ unit: 'payments-prod-network', intervalMs: 15 * 60_000 })]);
+    expect(later.findings).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import {
   AssumeRoleWithWebIdentityCommand,
   STSClient,
   type AssumeRoleCommandInput,
+  type AssumeRoleCommandOutput,
   type AssumeRoleWithWebIdentityCommandInput,
   type Credentials,
 } from '@aws-sdk/client-sts';
@@ -175,6 +176,8 @@ export async function assumeUnitRole(
   const clientConfig = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const context = `assuming ${unit.credentials.roleArn} for unit ${unit.name}`;
   try {
+    // Both calls answer with the same AssumedRoleUser and Credentials.
+    let out: Pick<AssumeRoleCommandOutput, 'AssumedRoleUser' | 'Credentials'>;
     if (unit.credentials.webIdentityTokenFile) {
       let token: string;
       try {
@@ -186,23 +189,14 @@ export async function assumeUnitRole(
         );
       }
       // Web identity needs no signing credentials: the token is the proof.
-      const sts = new STSClient(clientConfig);
-      const out = await sts.send(new AssumeRoleWithWebIdentityCommand(buildWebIdentityInput(unit, token)));
-      return new UnitSession(
-        unit.name,
-        unit.credentials.roleArn,
-        sessionNameFor(unit.name),
-        out.AssumedRoleUser?.Arn ?? '',
-        out.Credentials?.Expiration?.toISOString(),
-        toStatic(out.Credentials, unit.name),
-        config,
-      );
+      out = await new STSClient(clientConfig).send(new AssumeRoleWithWebIdentityCommand(buildWebIdentityInput(unit, token)));
+    } else {
+      const sts = new STSClient({
+        ...clientConfig,
+        ...(config.baseCredentials ? { credentials: config.baseCredentials } : {}),
+      });
+      out = await sts.send(new AssumeRoleCommand(buildAssumeRoleInput(unit)));
     }
-    const sts = new STSClient({
-      ...clientConfig,
-      ...(config.baseCredentials ? { credentials: config.baseCredentials } : {}),
-    });
-    const out = await sts.send(new AssumeRoleCommand(buildAssumeRoleInput(unit)));
     return new UnitSession(
       unit.name,
       unit.credentials.roleArn,

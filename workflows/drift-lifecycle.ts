@@ -6,6 +6,7 @@
  */
 import {
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   proxyActivities,
   setHandler,
@@ -70,10 +71,19 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     note(answer, `${ok.approver}: ${ok.reason}`);
     return { findingId: s.findingId, answer, approver: ok.approver };
   };
-  // Updates: a rejected validation leaves no trace in history.
+  // Updates: a rejected validation leaves no trace in history. The handler checks again; should
+  // that ever fail (another answer was taken first), it must fail the update, not the workflow
+  // task: a plain Error there would retry the task forever.
   const validate = (raw: unknown) => void checkApproval(raw, approvalContext());
-  setHandler(approve, (raw) => accept('approved', raw), { validator: validate, description: 'Approve the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
-  setHandler(reject, (raw) => accept('rejected', raw), { validator: validate, description: 'Reject the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
+  const acceptUpdate = (answer: 'approved' | 'rejected', raw: unknown): AnswerAccepted => {
+    try {
+      return accept(answer, raw);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidApproval');
+    }
+  };
+  setHandler(approve, (raw) => acceptUpdate('approved', raw), { validator: validate, description: 'Approve the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
+  setHandler(reject, (raw) => acceptUpdate('rejected', raw), { validator: validate, description: 'Reject the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
   // Signals cannot be refused, so an invalid one is recorded and ignored.
   for (const [signal, answer] of [[approvalSignal, 'approved'], [rejectionSignal, 'rejected']] as const) {
     setHandler(signal, (raw) => {

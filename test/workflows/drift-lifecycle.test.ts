@@ -130,6 +130,24 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(s.outcome).toBe('RECONCILED');
   });
 
+  it('takes exactly one answer when two approvers answer at the same moment, and goes on', async () => {
+    const f = await scanFresh('checkout-web-prod');
+    await waitForState(t.env.client, f.workflowId, awaitingApproval);
+    const answers = await Promise.allSettled([
+      answerFinding(t.env.client, f.findingId, 'approve', { approver: APPROVER, reason: 'revert it' }),
+      answerFinding(t.env.client, f.findingId, 'reject', { approver: 'priya.nair@acme.example', reason: 'keep it' }),
+    ]);
+    const won = answers.filter((a) => a.status === 'fulfilled');
+    const lost = answers.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.reason).toBeInstanceOf(InputError);
+    expect((lost[0]!.reason as Error).message).toMatch(/not waiting for an approval/);
+    const s = await finish(f.workflowId);
+    expect(s.stage).toBe('closed');
+    expect(['RECONCILED', 'REJECTED']).toContain(s.outcome);
+  });
+
   it('joins the running lifecycle when the same drift is detected again', async () => {
     const first = await scanFresh('checkout-web-prod');
     await waitForState(t.env.client, first.workflowId, awaitingApproval);

@@ -134,3 +134,54 @@ export function redactFieldChange(change: FieldChange): FieldChange {
 export function evidenceFolderName(findingId: string): string {
   return findingId.replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/**
+ * A finding as other tools read it (domain text §11.2; PRODUCT.md): the interface between
+ * detection, alerting, incident response and audit. Built when a lifecycle closes.
+ */
+export const FindingRecordSchema = z.object({
+  findingId: z.string().min(1),
+  detectedAt: z.iso.datetime(),
+  domain: z.string().optional(),
+  resourceRef: z.string().min(1),
+  environment: z.string().min(1),
+  owner: z.string().min(1),
+  sourceOfTruth: z.string().optional(),
+  stateBackend: z.string().optional(),
+  driftClass: z.string().min(1),
+  risk: z.string().min(1),
+  changedFields: z.array(z.string()),
+  auditCorrelation: z.object({ actor: z.string(), actorType: ActorSchema.shape.type, source: z.string(), eventTime: z.iso.datetime() }).optional(),
+  recommendedAction: z.string().min(1),
+  autoHealAllowed: z.boolean(),
+  evidenceUri: z.string().min(1),
+});
+export type FindingRecord = z.infer<typeof FindingRecordSchema>;
+
+/** Joins what was detected with what was decided into the §11.2 finding. */
+export function toFindingRecord(
+  findingId: string,
+  o: DriftObservation,
+  d: { driftClass: string; risk: string; recommendedAction: string; autoHealAllowed: boolean; owner: string; environment: string; domain?: string },
+  evidenceUri: string,
+): FindingRecord {
+  return {
+    findingId,
+    detectedAt: o.detectedAt,
+    ...(d.domain ? { domain: d.domain } : {}),
+    resourceRef: o.resourceRef,
+    environment: d.environment,
+    owner: d.owner,
+    ...(o.sourceOfTruth ? { sourceOfTruth: o.sourceOfTruth } : {}),
+    ...(o.stateBackend ? { stateBackend: o.stateBackend } : {}),
+    driftClass: d.driftClass,
+    risk: d.risk,
+    changedFields: o.changedFields,
+    ...(o.auditCorrelation
+      ? { auditCorrelation: { actor: o.auditCorrelation.actor.id, actorType: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
+      : {}),
+    recommendedAction: d.recommendedAction,
+    autoHealAllowed: d.autoHealAllowed,
+    evidenceUri,
+  };
+}

@@ -72,6 +72,8 @@ export const LifecycleDecisionSchema = z.object({
   autoHealRefusedBy: z.string().optional(),
   owner: z.string(),
   environment: z.string(),
+  /** The unit's platform domain (iam, network, ...), when the registry gives one. */
+  domain: z.string().optional(),
   reasons: z.array(z.object({ ruleId: z.string(), why: z.string() })),
   policyVersion: z.string(),
 });

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { DriftObservation } from '../../domain/finding';
+import { toFindingRecord, type DriftObservation } from '../../domain/finding';
 import type { LifecycleDecision, Outcome } from '../../domain/lifecycle';
 import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
 import type { EvidenceStore } from '../../evidence/evidence-store';
@@ -123,24 +123,20 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       input: Ids & { observation: DriftObservation; decision: LifecycleDecision; approvedBy: string },
     ): Promise<{ action: string; executed: boolean; detail: string }> {
       const { observation: o, decision } = input;
+      const action = decision.recommendedAction;
+      const incident = action.startsWith('INCIDENT') ? 'incident open since routing; ' : '';
       let result: { action: string; executed: boolean; detail: string };
-      const executed = o.detectorStatus === undefined && REVERTING_ACTIONS.includes(decision.recommendedAction) ? await detector.revert(o, `${input.runId}:reconcile`, now()) : undefined;
       if (o.detectorStatus !== undefined) {
-        // Nothing can repair a detector from here: the incident is raised, and verification detects again.
-        result = {
-          action: decision.recommendedAction,
-          executed: false,
-          detail: `detection of ${o.unit} is ${o.detectorStatus}${o.detectorError ? ` (${o.detectorError})` : ''}; ${decision.recommendedAction.startsWith('INCIDENT') ? 'incident open since routing; ' : ''}verification detects again`,
-        };
-      } else if (executed) {
-        result = { action: decision.recommendedAction, executed: executed.executed, detail: decision.recommendedAction === 'INCIDENT_AND_REVERT' ? `incident open since routing; ${executed.detail}` : executed.detail };
+        // Nothing can repair a detector from here: the incident is open, and verification detects again.
+        result = { action, executed: false, detail: `detection of ${o.unit} is ${o.detectorStatus}${o.detectorError ? ` (${o.detectorError})` : ''}; ${incident}verification detects again` };
       } else {
-        // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
-        result = {
-          action: decision.recommendedAction,
-          executed: false,
-          detail: `no executor for ${decision.recommendedAction} on ${o.unit}; recorded for the owner to carry out`,
-        };
+        const done = REVERTING_ACTIONS.includes(action) ? await detector.revert(o, `${input.runId}:reconcile`, now()) : undefined;
+        result = done
+          ? { action, executed: done.executed, detail: `${incident}${done.detail}` }
+          : action === 'INCIDENT'
+            ? { action, executed: false, detail: 'incident open since routing; the owner carries out the response' }
+            : // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
+              { action, executed: false, detail: `no executor for ${action} on ${o.unit}; recorded for the owner to carry out` };
       }
       await record(input, 'reconciled', { ...result, approvedBy: input.approvedBy });
       return result;
@@ -173,7 +169,12 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
 
     /** Writes the closing record: the finding in the schema other tools read. */
     async closeFinding(input: Ids & { outcome: Outcome; escalations: number; detections: number }): Promise<void> {
-      await record(input, 'closed', { outcome: input.outcome, escalations: input.escalations, detections: input.detections });
+      // This run's own records hold what was detected and decided; the finding joins the two.
+      const mine = (await deps.evidence.read(input.findingId)).filter((r) => r.runId === input.runId);
+      const observation = (mine.find((r) => r.step === 'detected')?.data as { observation?: DriftObservation } | undefined)?.observation;
+      const decision = (mine.find((r) => r.step === 'classified')?.data as { decision?: LifecycleDecision } | undefined)?.decision;
+      const finding = observation && decision ? toFindingRecord(input.findingId, observation, decision, evidenceUri(input.findingId)) : undefined;
+      await record(input, 'closed', { outcome: input.outcome, escalations: input.escalations, detections: input.detections, ...(finding ? { finding } : {}) });
       await deps.notifier.send({ kind: 'closed', findingId: input.findingId, targets: [], text: `closed: ${input.outcome}` });
     },
   };

@@ -3,7 +3,7 @@ import type { ClassifyInput } from '../../domain/classify/input';
 import type { DriftObservation } from '../../domain/finding';
 import type { ApproverIdentity, LifecycleDecision } from '../../domain/lifecycle';
 import { loadDecisionTable } from '../../registry/decision-table';
-import { activeExceptionsFor, loadRegistry, matchRoute, policiesFor, resolveApprovers, type Registry, type Target } from '../../registry';
+import { activeExceptionsFor, loadRegistry, matchRoute, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
 
 const PERMANENT = '9999-12-31T23:59:59Z';
 
@@ -131,6 +131,7 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         ...(d.autoHealRefusedBy ? { autoHealRefusedBy: d.autoHealRefusedBy } : {}),
         owner: d.owner ?? unit.spec.owner,
         environment: unit.spec.environment,
+        ...(unitDomain(unit) ? { domain: unitDomain(unit) } : {}),
         reasons: d.reasons,
         policyVersion: `registry:${registry.version} table:${table.metadata.name}@${table.metadata.version}`,
       };

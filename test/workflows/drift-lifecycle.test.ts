@@ -7,6 +7,7 @@ import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { answerFinding } from '../../cli/commands/lifecycle';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { InputError } from '../../domain/errors';
+import { FindingRecordSchema } from '../../domain/finding';
 import { approvalSignal, state, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, LifecycleStateKey, OwnerKey, RiskKey } from '../../workflows/search-attributes';
 import type { UnitScanResult } from '../../workflows/unit-scan';
@@ -68,6 +69,23 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     const steps = (await evidence.read(f.findingId)).map((r) => r.step);
     expect(steps).toEqual(['detected', 'classified', 'routed', 'approval', 'reconciled', 'verified-1', 'closed']);
     expect(await evidence.verify(f.findingId)).toEqual({ ok: true, records: 7, problems: [] });
+    // The closing record carries the finding other tools read (domain text §11.2).
+    const closed = (await evidence.read(f.findingId)).at(-1)!;
+    const finding = FindingRecordSchema.parse((closed.data as { finding: unknown }).finding);
+    expect(finding).toMatchObject({
+      findingId: f.findingId,
+      resourceRef: 'Deployment/checkout/web',
+      environment: 'prod',
+      owner: 'checkout',
+      domain: 'app',
+      driftClass: s.decision?.driftClass,
+      risk: s.decision?.risk,
+      changedFields: ['/spec/template/spec/containers/0/image'],
+      auditCorrelation: { actor: 'dave.kim@acme.example', actorType: 'human', source: 'k8s-audit' },
+      recommendedAction: 'INCIDENT_AND_REVERT',
+      autoHealAllowed: false,
+      evidenceUri: `file://${evidence.folderOf(f.findingId)}`,
+    });
 
     const d = await t.env.client.workflow.getHandle(f.workflowId).describe();
     expect(d.typedSearchAttributes.get(LifecycleStateKey)).toBe('closed');

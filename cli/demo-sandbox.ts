@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { manifestRef } from '../domain/finding';
 
 /**
  * The demo's sandbox: two Argo CD-style apps from registry/examples/acme, each with its desired
@@ -86,7 +87,7 @@ async function mutate(
   now: Date,
   what: string,
 ): Promise<DemoChange> {
-  const resourceRef = `${manifest.kind}/${manifest.metadata.namespace}/${manifest.metadata.name}`;
+  const resourceRef = manifestRef(manifest);
   await writeFile(path.join(planesDir, unit, 'actual', 'deployment-web.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await appendFile(
     path.join(planesDir, unit, 'audit.jsonl'),

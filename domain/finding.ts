@@ -130,6 +130,11 @@ export function redactFieldChange(change: FieldChange): FieldChange {
   return { path: change.path, kind: change.kind, desired: '[REDACTED]', actual: '[REDACTED]' };
 }
 
+/** `Kind/namespace/name` (namespace `_` when cluster-scoped): how findings name a Kubernetes-shaped object. */
+export function manifestRef(m: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${m.kind}/${m.metadata.namespace ?? '_'}/${m.metadata.name}`;
+}
+
 /** A finding id as a folder name (evidence is stored one folder per finding). */
 export function evidenceFolderName(findingId: string): string {
   return findingId.replace(/[^A-Za-z0-9._-]/g, '_');

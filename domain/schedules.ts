@@ -1,4 +1,5 @@
 import type { DriftManagedUnit } from './registry/schemas';
+import { parseDuration } from './registry/durations';
 import { detectionIntervalMs } from './registry/resolve';
 
 /** Every schedule driftplane manages has an id with this prefix; anything else is left alone. */
@@ -25,11 +26,9 @@ export interface DesiredSchedule {
 /** The schedule id of a unit's scan. */
 export const scanScheduleId = (unit: string): string => `${MANAGED_SCHEDULE_PREFIX}scan-${unit}`;
 
-const JITTER_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 function jitterMsOf(unit: DriftManagedUnit): number | undefined {
-  const m = /^(\d+)(s|m|h|d|w)$/.exec(unit.spec.schedule?.jitter ?? '');
-  return m ? Number(m[1]) * (JITTER_UNITS[m[2]!] ?? 0) : undefined;
+  const jitter = unit.spec.schedule?.jitter;
+  return jitter ? parseDuration(jitter) : undefined;
 }
 
 function withSignature(s: Omit<DesiredSchedule, 'signature'>): DesiredSchedule {

@@ -78,7 +78,8 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         verifyInterval: deps.verifyInterval,
         verifyAttempts: deps.verifyAttempts,
       };
-      await record(input, 'routed', { route, incident: raisesIncident(route, input.decision) });
+      const incident = raisesIncident(route, input.decision);
+      await record(input, 'routed', { route, incident });
       const needsPerson = !input.decision.autoHealAllowed && !['NONE', 'IGNORE'].includes(input.decision.recommendedAction);
       await deps.notifier.send({
         kind: needsPerson ? 'approval-requested' : 'routed',
@@ -88,7 +89,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
           `${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef}: ${input.decision.recommendedAction}` +
           (needsPerson ? `; approvers: ${route.approvers.map((a) => a.email).join(', ') || 'none listed'}` : ''),
       });
-      if (raisesIncident(route, input.decision)) {
+      if (incident) {
         // Raised once, here, before anyone answers: evidence of the detection is already written (§24.2).
         await deps.notifier.send({
           kind: 'incident',

@@ -123,6 +123,7 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         })),
       };
       const d = classify(input, table, { now });
+      const domain = unitDomain(unit);
       return {
         driftClass: d.driftClass,
         risk: d.risk,
@@ -131,7 +132,7 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         ...(d.autoHealRefusedBy ? { autoHealRefusedBy: d.autoHealRefusedBy } : {}),
         owner: d.owner ?? unit.spec.owner,
         environment: unit.spec.environment,
-        ...(unitDomain(unit) ? { domain: unitDomain(unit) } : {}),
+        ...(domain ? { domain } : {}),
         reasons: d.reasons,
         policyVersion: `registry:${registry.version} table:${table.metadata.name}@${table.metadata.version}`,
       };

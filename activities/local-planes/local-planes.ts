@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { diffJson, valueAtPointer } from '../../domain/json-diff';
-import { redactFieldChange, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
+import { manifestRef, redactFieldChange, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
 
 /** A manifest as it sits in a plane: Kubernetes-shaped, identified by kind/namespace/name. */
 interface Manifest {
@@ -28,8 +28,6 @@ export type LocalDetection =
 const RUNTIME_OWNED = ['/status', '/metadata/managedFields', '/metadata/resourceVersion', '/metadata/generation', '/metadata/uid', '/metadata/creationTimestamp'];
 const runtimeOwned = (p: string) => RUNTIME_OWNED.some((r) => p === r || p.startsWith(`${r}/`));
 
-/** `Kind/namespace/name`, the resource reference used in findings. */
-export const refOf = (m: Manifest): string => `${m.kind}/${m.metadata.namespace ?? '_'}/${m.metadata.name}`;
 
 /**
  * A detector and executor for units whose desired and actual state are manifests in local folders:
@@ -62,7 +60,7 @@ export class LocalPlanes {
       if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
         throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
       }
-      out.set(refOf(doc), { file, doc });
+      out.set(manifestRef(doc), { file, doc });
     }
     return out;
   }

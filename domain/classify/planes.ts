@@ -47,6 +47,12 @@ export function analyzePlanes(
   const d = p.desired ?? undefined;
   const r = p.recorded ?? undefined;
   const a = p.actual ?? undefined;
+  // The planes show no difference: only a relationship the detector declared can stand.
+  const declaredOrNoDrift = (): PlaneAnalysis => {
+    if (change.relationship)
+      return { relationship: change.relationship, source: 'declared', why: `detector reported ${change.relationship}` };
+    throw new NoDriftInPlanesError(change.resourceRef);
+  };
   if (r === undefined) {
     if (d !== a)
       return {
@@ -54,22 +60,10 @@ export function analyzePlanes(
         source: 'planes',
         why: 'no recorded plane; desired and actual differ',
       };
-    if (change.relationship)
-      return {
-        relationship: change.relationship,
-        source: 'declared',
-        why: `detector reported ${change.relationship}`,
-      };
-    throw new NoDriftInPlanesError(change.resourceRef);
+    return declaredOrNoDrift();
   }
   if (d === r && r === a) {
-    if (change.relationship)
-      return {
-        relationship: change.relationship,
-        source: 'declared',
-        why: `detector reported ${change.relationship}`,
-      };
-    throw new NoDriftInPlanesError(change.resourceRef);
+    return declaredOrNoDrift();
   }
   if (d === r) {
     return p.refreshObserved === false

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTofuActivities } from '../../activities/tofu';
-import { fakeTofuPath, prepareScenario, removeScenarios } from '../support/fake-tofu';
+import { fakeTofuPath, isAlive, prepareScenario, removeScenarios, waitFor } from '../support/fake-tofu';
 import { quietTemporalLogs } from '../support/lifecycle-harness';
 
 // The plan runner on a real worker and the real dev server: cancelling the workflow reaches the
@@ -36,23 +36,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('runPlan on a real worker', () => {
   it('is cancelled through its heartbeats when its workflow is cancelled, and kills the hung process group', async () => {
     const taskQueue = `plan-cancel-${path.basename(tmp)}`;
@@ -73,10 +56,10 @@ describe('runPlan on a real worker', () => {
         workflowId: `plan-cancel-${Date.now()}`,
         args: [{ unit: 'payments/network', workDir: path.join(tmp, 'stack'), binary: fakeTofuPath(), env: scenario.env }],
       });
-      await until(() => existsSync(scenario.pidFile) && readFileSync(scenario.pidFile, 'utf8').length > 0, 20_000);
+      await waitFor(() => existsSync(scenario.pidFile) && readFileSync(scenario.pidFile, 'utf8').length > 0, 20_000);
       const pids = JSON.parse(readFileSync(scenario.pidFile, 'utf8')) as { pid: number; grandchild: number };
       leftovers.push(pids.pid, pids.grandchild);
-      expect(alive(pids.pid) && alive(pids.grandchild)).toBe(true);
+      expect(isAlive(pids.pid) && isAlive(pids.grandchild)).toBe(true);
 
       await handle.cancel();
       const err = await handle.result().then(
@@ -86,7 +69,7 @@ describe('runPlan on a real worker', () => {
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
       // The leader ignores SIGINT, so this also proves the SIGKILL after the grace period.
-      await until(() => !alive(pids.pid) && !alive(pids.grandchild), 10_000);
+      await waitFor(() => !isAlive(pids.pid) && !isAlive(pids.grandchild), 10_000);
     });
   });
 });

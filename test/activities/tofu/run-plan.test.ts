@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunPlanInput, RunPlanResult, TofuActivityDeps } from '../../../activities/tofu';
 import { createTofuActivities } from '../../../activities/tofu';
 import type { FakeScenario, PreparedScenario } from '../../support/fake-tofu';
-import { fakeTofuPath, prepareScenario, removeScenarios } from '../../support/fake-tofu';
+import { fakeTofuPath, isAlive, prepareScenario, removeScenarios, waitFor } from '../../support/fake-tofu';
 import { sharedFixture } from '../../support/shared-fixtures';
 
 const plan = (name: string): string => sharedFixture('tofu', 'plan', name);
@@ -141,27 +141,6 @@ function logText(logs: LogEntry[]): string {
     .join('\n');
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie (killed, not yet reaped by init) is dead for our purposes.
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('runPlan against a fake tofu replaying recorded plans', () => {
   it('exit code 0 with an empty plan: NO_CHANGES, in an isolated working copy without .terraform', async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -53,4 +53,27 @@ export function prepareScenario(scenario: FakeScenario): PreparedScenario {
   const file = path.join(dir, 'scenario.json');
   writeFileSync(file, JSON.stringify({ ...scenario, logFile, pidFile, stateDir: dir }));
   return { dir, env: { FAKE_TOFU_SCENARIO: file }, logFile, pidFile };
+}
+
+/** True while a process runs; a zombie (killed, not yet reaped) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `cond` holds, or throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -12,6 +12,7 @@ import {
   type DecisionTableOverrides,
 } from '../domain/classify';
 import { InputError, ToolError, type InputLocation } from '../domain/errors';
+import { yamlValue } from './yaml-value';
 
 /**
  * Reads decision tables from disk: the default table shipped in the repository, or a user's
@@ -36,19 +37,34 @@ export interface LocatedDocument {
 /** Parses YAML (or JSON, which is YAML) keeping positions. Throws InputError on syntax errors. */
 export function parseLocated(file: string, text: string): LocatedDocument {
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const at = (offset: number | undefined): InputLocation => {
+    const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+    return { file, line: pos?.line, column: pos?.col };
+  };
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    // The parser reports its own limits as errors; anything it throws is still this file's fault.
+    throw new InputError(`YAML cannot be parsed: ${(err as Error).message.split('\n')[0] ?? ''}`, { file });
+  }
   const first = doc.errors[0];
   if (first) {
-    const pos = first.linePos?.[0];
     const message = (first.message.split('\n')[0] ?? 'syntax error').replace(
       / at line \d+, column \d+:?$/,
       '',
     );
-    throw new InputError(message, { file, line: pos?.line, column: pos?.col });
+    throw new InputError(message, at(first.pos[0]));
   }
+  const value = yamlValue(doc);
+  if (!value.ok)
+    throw new InputError(
+      `YAML error (${value.code}): ${value.message}`,
+      at(value.offset ?? doc.contents?.range?.[0]),
+    );
   return {
     file,
-    value: doc.toJS({ maxAliasCount: 100 }) as unknown,
+    value: value.value,
     locate(fieldPath) {
       for (let n = fieldPath.length; n >= 0; n--) {
         const keys = fieldPath.slice(0, n).map((k) => (typeof k === 'symbol' ? String(k) : k));

@@ -5,6 +5,7 @@ import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { checkDocuments, type RawDocument } from '../domain/registry/check-registry';
 import { buildRegistry, type Registry, type RegistryIssue, type SourceRef } from '../domain/registry/model';
 import { locateField } from './locate';
+import { yamlValue } from './yaml-value';
 
 /** The result of loading a registry: all of it, or nothing but the problems. */
 export type RegistryLoadResult =
@@ -77,21 +78,24 @@ export async function loadRegistry(dir: string, opts: LoadRegistryOptions = {}):
     const text = texts[fi] as string;
     hash.update(path.relative(dir, file).split(path.sep).join('/')).update('\0').update(text).update('\0');
     const lineCounter = new LineCounter();
-    const stream = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-    const docs = Array.isArray(stream) ? stream : [];
+    const yamlIssue = (offset: number | undefined, message: string): RegistryIssue => {
+      const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+      return { severity: 'error', rule: 'yaml-syntax', file, line: pos?.line, column: pos?.col, message };
+    };
+    let docs: Document.Parsed[];
+    try {
+      const stream = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+      docs = Array.isArray(stream) ? stream : [];
+    } catch (err) {
+      // The parser reports its own limits as document errors; anything it throws is still this file's fault.
+      syntax.push(yamlIssue(undefined, `YAML cannot be parsed: ${firstLine((err as Error).message)}`));
+      docs = [];
+    }
     parsed.set(file, { file, docs, lineCounter });
     docs.forEach((doc, index) => {
       if (doc.errors.length > 0) {
         for (const err of doc.errors) {
-          const { line, col } = lineCounter.linePos(err.pos[0]);
-          syntax.push({
-            severity: 'error',
-            rule: 'yaml-syntax',
-            file,
-            line,
-            column: col,
-            message: `YAML syntax error (${err.code}): ${firstLine(err.message)}`,
-          });
+          syntax.push(yamlIssue(err.pos[0], `YAML syntax error (${err.code}): ${firstLine(err.message)}`));
         }
         return;
       }
@@ -102,7 +106,9 @@ export async function loadRegistry(dir: string, opts: LoadRegistryOptions = {}):
         index,
         line: start === undefined ? undefined : lineCounter.linePos(start).line,
       };
-      raw.push({ value: doc.toJS({ maxAliasCount: 100 }), source });
+      const value = yamlValue(doc);
+      if (value.ok) raw.push({ value: value.value, source });
+      else syntax.push(yamlIssue(value.offset ?? start, `YAML error (${value.code}): ${value.message}`));
     });
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { evidenceFolderName } from '../domain/finding';
+import { errnoOf, linkIfAbsent, nodeFileOps, serialized, syncDir, writeDurably, type FileOps } from './durable-file';
 
 /** One evidence record: what happened at one step of one finding's lifecycle. */
 export interface EvidenceRecord {
@@ -42,13 +42,48 @@ function hashOf(record: Omit<EvidenceRecord, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(record)).digest('hex');
 }
 
+/** What an evidence store can be given besides its folder. */
+export interface EvidenceStoreOptions {
+  /** File-system calls (default: the real ones); tests inject failures here. */
+  fs?: FileOps;
+  /** How often one append may lose the race for the next seq before giving up (default 1000). */
+  maxAttempts?: number;
+}
+
+const RECORD_NAME = /^(\d{6})-.*\.json$/;
+const CLAIM_NAME = /^\.(\d{6})\.claim$/;
+const seqName = (seq: number): string => String(seq).padStart(6, '0');
+const claimName = (seq: number): string => `.${seqName(seq)}.claim`;
+const recordName = (r: Pick<EvidenceRecord, 'seq' | 'step'>): string => `${seqName(r.seq)}-${r.step.replace(/[^a-z0-9-]/gi, '-')}.json`;
+
 /**
- * A local, append-only evidence store: one folder per finding, one JSON file per record, each
- * record hash-chained to the one before. Appends are idempotent by key, so an activity retried
- * after a worker crash never writes the same step twice. (Production: S3 with Object Lock.)
+ * A local, append-only evidence store: one folder per finding, one JSON file per record
+ * (`000007-approval.json`), each record hash-chained to the one before. Appends are idempotent by
+ * key, so an activity retried after a worker crash never writes the same step twice.
+ * (Production: S3 with Object Lock.)
+ *
+ * Every write is durable and every append is kept, however many run at once:
+ * - Within a process, appends to one finding run one after another (a queue per folder).
+ * - Across processes, a seq is taken by creating its claim, `.000007.claim`, with link(): the
+ *   claim holds the whole record, already fsynced, and link() fails with EEXIST when a claim of
+ *   that seq exists, whatever the step. Only the writer whose link succeeds owns seq 7; it then
+ *   links the same content to `000007-<step>.json`. A writer that loses re-reads the chain and
+ *   tries again: the same key now found is returned (one record per key), or it takes the next seq.
+ * - A claim without its record file (its writer crashed or hit a full disk between the two links)
+ *   is completed by the next append from its content, so a chain never stops at a dead claim.
+ * - Files are written to a temp name of their own, fsynced, named, and the folder fsynced (see
+ *   `writeDurably`); a temp file left by a failure never blocks a later write.
+ * A write that fails throws `EvidenceWriteFailed`: retryable, the next attempt starts afresh.
  */
 export class EvidenceStore {
-  constructor(readonly root: string) {}
+  private readonly fs: FileOps;
+
+  constructor(
+    readonly root: string,
+    private readonly options: EvidenceStoreOptions = {},
+  ) {
+    this.fs = options.fs ?? nodeFileOps;
+  }
 
   /** The folder holding one finding's records. */
   folderOf(findingId: string): string {
@@ -63,51 +98,46 @@ export class EvidenceStore {
   /** Records with the file each came from, in chain (file name) order. */
   async readFiles(findingId: string): Promise<{ file: string; record: EvidenceRecord }[]> {
     const dir = this.folderOf(findingId);
-    let names: string[];
-    try {
-      names = (await readdir(dir)).filter((n) => /^\d{6}-.*\.json$/.test(n)).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    return Promise.all(
-      names.map(async (n) => {
-        const file = path.join(dir, n);
-        const text = await readFile(file, 'utf8');
-        try {
-          return { file, record: JSON.parse(text) as EvidenceRecord };
-        } catch (err) {
-          throw new EvidenceFileError(file, `not valid JSON (${(err as Error).message})`);
-        }
-      }),
-    );
+    const names = (await this.namesIn(dir)).filter((n) => RECORD_NAME.test(n)).sort();
+    return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), record: await this.readRecord(path.join(dir, n)) })));
   }
 
   /** Appends a record unless one with the same key exists; returns the stored record either way. */
   async append(entry: { findingId: string; key: string; step: string; runId: string; at: string; data: unknown }): Promise<EvidenceRecord> {
-    const existing = await this.read(entry.findingId);
-    const same = existing.find((r) => r.key === entry.key);
-    if (same) return same;
-    const prev = existing[existing.length - 1];
-    const body: Omit<EvidenceRecord, 'hash'> = {
-      findingId: entry.findingId,
-      seq: existing.length + 1,
-      key: entry.key,
-      step: entry.step,
-      at: entry.at,
-      runId: entry.runId,
-      data: entry.data,
-      prevHash: prev?.hash ?? GENESIS,
-    };
-    const record: EvidenceRecord = { ...body, hash: hashOf(body) };
     const dir = this.folderOf(entry.findingId);
-    await mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${String(record.seq).padStart(6, '0')}-${entry.step.replace(/[^a-z0-9-]/gi, '-')}.json`);
-    // Write then rename: a crash leaves either no record or a whole one, never half a file.
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
-    await rename(tmp, file);
-    return record;
+    return serialized(path.resolve(dir), async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.completeClaims(dir);
+        const existing = await this.readFiles(entry.findingId);
+        const same = existing.find((f) => f.record.key === entry.key);
+        if (same) return same.record;
+        const last = existing[existing.length - 1];
+        const body: Omit<EvidenceRecord, 'hash'> = {
+          findingId: entry.findingId,
+          // From the last file name, not the count: a chain with a record removed is never given a seq twice.
+          seq: last ? Number(RECORD_NAME.exec(path.basename(last.file))?.[1]) + 1 : 1,
+          key: entry.key,
+          step: entry.step,
+          at: entry.at,
+          runId: entry.runId,
+          data: entry.data,
+          prevHash: last?.record.hash ?? GENESIS,
+        };
+        const record: EvidenceRecord = { ...body, hash: hashOf(body) };
+        const file = path.join(dir, recordName(record));
+        const won = await writeDurably(path.join(dir, claimName(record.seq)), `${JSON.stringify(record, null, 2)}\n`, {
+          mode: 'create',
+          alsoAs: [file],
+          fs: this.fs,
+        }).catch((err: unknown) => {
+          throw new EvidenceWriteFailed(file, err);
+        });
+        if (won) return record;
+        if (attempt >= (this.options.maxAttempts ?? 1000)) {
+          throw new EvidenceWriteFailed(file, new Error(`seq ${record.seq} was taken by another writer ${attempt} times in a row`));
+        }
+      }
+    });
   }
 
   /** Recomputes every hash and link of a finding's chain; each problem names its file and field. */
@@ -125,6 +155,60 @@ export class EvidenceStore {
     });
     if (files.length === 0) problems.push(`no evidence for ${findingId} in ${this.folderOf(findingId)}`);
     return { ok: problems.length === 0, records: files.length, problems };
+  }
+
+  private async namesIn(dir: string): Promise<string[]> {
+    try {
+      return await this.fs.readdir(dir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  private async readRecord(file: string): Promise<EvidenceRecord> {
+    const text = await this.fs.readFile(file, 'utf8');
+    try {
+      return JSON.parse(text) as EvidenceRecord;
+    } catch (err) {
+      throw new EvidenceFileError(file, `not valid JSON (${(err as Error).message})`);
+    }
+  }
+
+  /**
+   * Gives a record file to every claim above the last record file: the claim's writer stopped
+   * between its two links. Claims below it are left alone, so a record file removed from the
+   * middle of a chain stays missing and `verify` reports it.
+   */
+  private async completeClaims(dir: string): Promise<void> {
+    const names = await this.namesIn(dir);
+    const top = Math.max(0, ...names.map((n) => Number(RECORD_NAME.exec(n)?.[1] ?? 0)));
+    const pending = names.filter((n) => Number(CLAIM_NAME.exec(n)?.[1] ?? 0) > top).sort();
+    for (const claim of pending) {
+      const record = await this.readRecord(path.join(dir, claim));
+      const file = path.join(dir, recordName(record));
+      await linkIfAbsent(path.join(dir, claim), file, this.fs).catch((err: unknown) => {
+        throw new EvidenceWriteFailed(file, err);
+      });
+    }
+    if (pending.length > 0) {
+      await syncDir(dir, this.fs).catch((err: unknown) => {
+        throw new EvidenceWriteFailed(dir, err);
+      });
+    }
+  }
+}
+
+/** A record could not be written (full disk, I/O error, lost races without end). Retryable. */
+export class EvidenceWriteFailed extends Error {
+  override readonly name = 'EvidenceWriteFailed';
+  constructor(
+    readonly file: string,
+    override readonly cause: unknown,
+  ) {
+    super(`could not write evidence ${file}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }
 

@@ -22,9 +22,10 @@ async function driftplane(...args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
+/** The record files an auditor reads (the hidden claim files beside them are the store's own). */
 async function files(): Promise<string[]> {
   const folder = store.folderOf(FINDING);
-  return (await readdir(folder)).sort().map((n) => path.join(folder, n));
+  return (await readdir(folder)).filter((n) => n.endsWith('.json')).sort().map((n) => path.join(folder, n));
 }
 
 beforeEach(async () => {

@@ -1,0 +1,52 @@
+// A second process writing to the same store as the test: it says "ready", waits for "go" on
+// stdin (so both processes start writing at the same moment), runs its writes all at once and
+// prints how many succeeded and the errors of the others as one JSON line.
+//
+//   node --import tsx test/support/store-writer.ts evidence <root> <findingId> <count> <keyPrefix>
+//   node --import tsx test/support/store-writer.ts status <dir> <unit> <count> <keyPrefix>
+import { createInterface } from 'node:readline';
+import { DetectionStatusStore } from '../../activities/scan/detection-status';
+import { EvidenceStore } from '../../evidence/evidence-store';
+
+/** What the writer reports on stdout when it is done. */
+export interface WriterReport {
+  ok: number;
+  errors: string[];
+}
+
+async function main(): Promise<void> {
+  const [kind, dir, subject, countText, prefix] = process.argv.slice(2);
+  if (!kind || !dir || !subject || !countText || !prefix) throw new Error('usage: store-writer evidence|status <dir> <subject> <count> <keyPrefix>');
+  const count = Number(countText);
+  const write =
+    kind === 'evidence'
+      ? (i: number) => {
+          const store = new EvidenceStore(dir);
+          return store.append({
+            findingId: subject,
+            runId: prefix,
+            key: `${prefix}:${i}`,
+            step: `step-${prefix}-${i}`,
+            at: new Date().toISOString(),
+            data: { i },
+          });
+        }
+      : (i: number) => new DetectionStatusStore(dir).record(subject, { status: 'failed', error: `${prefix}:${i}` }, new Date());
+
+  const lines = createInterface({ input: process.stdin });
+  process.stdout.write('ready\n');
+  for await (const line of lines) if (line.trim() === 'go') break;
+  lines.close();
+
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => write(i)));
+  const report: WriterReport = {
+    ok: results.filter((r) => r.status === 'fulfilled').length,
+    errors: results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : [])),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createLifecycleActivities, type LifecycleDeps } from '../../activities/lifecycle';
 import { createScanActivities, type ScanDeps } from '../../activities/scan';
 import { DetectionStatusStore, DetectionStatusWriteFailed } from '../../activities/scan/detection-status';
+import { staleObservation } from '../../domain/finding';
 import { errnoOf, nodeFileOps, type FileOps } from '../../evidence/durable-file';
 import { EvidenceStore, EvidenceWriteFailed } from '../../evidence/evidence-store';
 import { repoRoot } from '../support/shared-fixtures';
@@ -283,7 +284,8 @@ describe('activities surface a failed write as a retryable error', () => {
   it('recordDetection rejects with EvidenceWriteFailed, and its retry records the detection', async () => {
     const evidence = new EvidenceStore(await tempDir(), { fs: enospc() });
     const activities = createLifecycleActivities({ evidence } as unknown as LifecycleDeps);
-    const input = { findingId: FINDING, runId: 'run-1', observation: {} as never };
+    const observation = staleObservation({ unit: 'u', status: 'failed', error: 'AccessDenied', detectedAt: '2026-07-01T10:00:00.000Z', detector: 'unit-scan' });
+    const input = { findingId: FINDING, runId: 'run-1', observation };
     await expect(activities.recordDetection(input)).rejects.toBeInstanceOf(EvidenceWriteFailed);
     await activities.recordDetection(input);
     expect((await evidence.read(FINDING)).map((r) => r.step)).toEqual(['detected']);

@@ -1,8 +1,14 @@
 import { Command } from 'commander';
 import { commandGroups } from './commands';
+import { guardPipes, writeErr } from './output';
+import { reportError } from './run-action';
 
-/** Builds the `driftplane` command. Each command group registers itself from cli/commands/. */
+/**
+ * Builds the `driftplane` command. Each command group registers itself from cli/commands/.
+ * Also makes a closed stdout or stderr (`driftplane … | head -1`) end the process quietly.
+ */
 export function buildProgram(): Command {
+  guardPipes();
   const program = new Command('driftplane')
     .description(
       'Drift detection and reconciliation control plane for GitOps/IaC platforms.\n' +
@@ -10,11 +16,13 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // commander's usage errors echo what was typed (`unknown option '…'`): shown visible, like every error.
+    .configureOutput({ outputError: (str) => writeErr(str) });
   for (const register of commandGroups) register(program);
   program.exitOverride((err) => {
     // commander's own usage errors are invalid input (1); --help and --version are success.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) process.exit(0);
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+      process.exit(0);
     process.exit(1);
   });
   return program;
@@ -24,7 +32,6 @@ if (require.main === module) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 3;
+      process.exitCode = reportError(err);
     });
 }

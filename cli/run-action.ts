@@ -1,5 +1,6 @@
 import { InputError, ToolError } from '../domain/errors';
 import { ExitCode } from './exit-codes';
+import { writeErr } from './output';
 
 /**
  * Wraps a command action: the action returns its exit code; known errors become the exit codes of
@@ -18,19 +19,23 @@ export function runAction<A extends unknown[]>(
   };
 }
 
-/** Prints an error for a person and returns the exit code it maps to. */
+/**
+ * Prints an error for a person and returns the exit code it maps to. Messages often echo what
+ * someone typed or a file held (an identity, a reason, a YAML value): `writeErr` makes control and
+ * bidi characters in them visible, so an error message cannot clear the screen or reorder text.
+ */
 export function reportError(err: unknown): ExitCode {
   if (err instanceof InputError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    for (const p of err.problems) process.stderr.write(`  ${p.message}\n`);
+    writeErr(`error: ${err.message}\n`);
+    for (const p of err.problems) writeErr(`  ${p.message}\n`);
     return ExitCode.invalidInput;
   }
   if (err instanceof ToolError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    writeErr(`error: ${err.message}\n`);
+    if (err.hint) writeErr(`hint: ${err.hint}\n`);
     return ExitCode.failed;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  writeErr(`error: ${message}\n`);
   return ExitCode.failed;
 }

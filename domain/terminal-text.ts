@@ -79,3 +79,32 @@ export function hasInvisible(text: string, options: VisibleOptions = {}): boolea
   re.lastIndex = 0;
   return found;
 }
+
+/**
+ * A template tag for one line of terminal text: every interpolated value is made `visible` (so a
+ * value cannot bring a newline, an escape sequence or a bidi override into the line); the
+ * literal parts written by the program are kept as they are.
+ */
+export function escaped(strings: TemplateStringsArray, ...values: unknown[]): string {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += visible(String(value)) + (strings[i + 1] ?? '');
+  });
+  return out;
+}
+
+const jsonEscape = (ch: string): string => {
+  let out = '';
+  for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+};
+
+/**
+ * JSON text made safe for a terminal without changing its value: every character `visible` would
+ * escape becomes a JSON `\uXXXX` escape (JSON.stringify leaves DEL, C1 controls such as the 8-bit
+ * CSI, bidi and invisible format characters raw). Meant for JSON.stringify output, where such
+ * characters can only sit inside strings; its layout newlines and indentation are kept.
+ */
+export function visibleJson(json: string): string {
+  return json.replace(patternFor(true, true), jsonEscape);
+}

@@ -26,6 +26,7 @@ import {
 } from '../../registry/decision-table';
 import { activeExceptionsFor, loadRegistryOrThrow, policiesFor, unitDomain } from '../../registry';
 import { ExitCode } from '../exit-codes';
+import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { printSchema, schemaCommand } from './schema';
 
@@ -346,9 +347,8 @@ export function registerClassifyCommands(program: Command): void {
           const input = await readClassifyInput(file, opts.registry);
           // The CLI may read the clock; the domain never does. An explicit context.now wins.
           const decision = classify(input, table, input.context.now !== undefined ? {} : { now: new Date() });
-          process.stdout.write(
-            opts.json ? `${JSON.stringify(decision, null, 2)}\n` : formatDecision(decision),
-          );
+          if (opts.json) writeJson(decision);
+          else writeOut(formatDecision(decision));
           return exitCodeOf(decision);
         },
       ),
@@ -369,9 +369,9 @@ export function registerClassifyCommands(program: Command): void {
     .action(
       runAction((dir: string, opts: { table?: string; overrides?: string; verbose?: boolean }) => {
         const run = runPolicyTests(dir, opts);
-        for (const l of run.output) process.stdout.write(`${l}\n`);
+        for (const l of run.output) writeOut(`${l}\n`);
         const total = run.passed + run.failed + run.invalid;
-        process.stdout.write(
+        writeOut(
           `${'-'.repeat(60)}\nPASS: ${run.passed}/${total}${run.failed ? `  FAIL: ${run.failed}` : ''}${run.invalid ? `  INVALID: ${run.invalid}` : ''}\n`,
         );
         return run.failed + run.invalid === 0 ? ExitCode.ok : ExitCode.invalidInput;

@@ -10,10 +10,11 @@ import { awsSandboxPaths, DEMO_AWS, DEMO_AWS_CREDENTIALS } from '../demo-aws-san
 import { startMotoServer, type MotoServer } from '../moto-server';
 import { ensureDevServer, type DevServer } from '../dev-server';
 import { ExitCode } from '../exit-codes';
+import { writeErr, writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { connectClient, ensureSearchAttributes } from '../temporal';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const log = (line: string) => writeErr(`${line}\n`);
 
 // The worker SDK and the activities load only when a worker starts: every other command stays light.
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -153,7 +154,8 @@ export function registerDevCommands(program: Command): void {
           throw err;
         }
         if (stack.server.uiUrl) result.temporalUiUrl = stack.server.uiUrl;
-        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderDemo(result));
+        if (opts.json) writeJson(result);
+        else writeOut(renderDemo(result));
         const keep = opts.keepRunning ?? (process.stdout.isTTY && stack.server.started);
         if (keep && stack.server.started) {
           log(`the server and worker keep running so you can look around${stack.server.uiUrl ? ` at ${stack.server.uiUrl}` : ''}; press Ctrl-C to stop`);

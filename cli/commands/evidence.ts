@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { InputError } from '../../domain/errors';
 import { findingIdFromAny } from '../../domain/finding';
+import { escaped } from '../../domain/terminal-text';
 import { EvidenceFileError, EvidenceStore, type EvidenceRecord } from '../../evidence/evidence-store';
 import { loadConfig } from '../../workers/config';
 import { ExitCode } from '../exit-codes';
+import { writeErr, writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 
 /** The store at --dir, or the configured evidence folder. */
@@ -12,9 +14,12 @@ function storeFor(dir: string | undefined): EvidenceStore {
   return new EvidenceStore(dir ? path.resolve(dir) : loadConfig().evidenceDir);
 }
 
-/** One line of `evidence show`: when, which step, which run, and the head of the hash chain. */
+/**
+ * One line of `evidence show`: when, which step, which run, and the head of the hash chain. Records
+ * are files anyone with write access could have edited: every field is made visible.
+ */
 function lineOf(r: EvidenceRecord): string {
-  return `${String(r.seq).padStart(3)}  ${r.at}  ${r.step.padEnd(14)} run ${r.runId.slice(0, 8)}  ${r.hash.slice(0, 12)} ← ${r.prevHash.slice(0, 12)}`;
+  return escaped`${String(r.seq).padStart(3)}  ${r.at}  ${String(r.step).padEnd(14)} run ${String(r.runId).slice(0, 8)}  ${String(r.hash).slice(0, 12)} ← ${String(r.prevHash).slice(0, 12)}`;
 }
 
 async function readOrExplain<T>(fn: () => Promise<T>): Promise<T> {
@@ -46,8 +51,8 @@ export function registerEvidenceCommands(program: Command): void {
         const store = storeFor(opts.dir);
         const records = await readOrExplain(() => store.read(findingId));
         if (records.length === 0) throw new InputError(`no evidence for ${findingId} in ${store.folderOf(findingId)}`, { field: 'findingId' });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ findingId, folder: store.folderOf(findingId), records }, null, 2)}\n`);
-        else process.stdout.write(`${findingId}  (${store.folderOf(findingId)})\n${records.map(lineOf).join('\n')}\n`);
+        if (opts.json) writeJson({ findingId, folder: store.folderOf(findingId), records });
+        else writeOut(`${escaped`${findingId}  (${store.folderOf(findingId)})`}\n${records.map(lineOf).join('\n')}\n`);
         return ExitCode.ok;
       }),
     );
@@ -64,12 +69,12 @@ export function registerEvidenceCommands(program: Command): void {
       runAction(async (id: string, opts: { dir?: string; json?: boolean }) => {
         const findingId = findingIdFromAny(id);
         const check = await readOrExplain(() => storeFor(opts.dir).verify(findingId));
-        if (opts.json) process.stdout.write(`${JSON.stringify({ findingId, ...check }, null, 2)}\n`);
-        else if (check.ok) process.stdout.write(`${findingId}: ${check.records} record(s), chain intact\n`);
+        if (opts.json) writeJson({ findingId, ...check });
+        else if (check.ok) writeOut(`${escaped`${findingId}: ${check.records} record(s), chain intact`}\n`);
         if (!check.ok) {
           if (!opts.json) {
-            process.stderr.write(`error: ${findingId}: evidence chain broken (${check.problems.length} problem(s) in ${check.records} record(s))\n`);
-            for (const p of check.problems) process.stderr.write(`  ${p}\n`);
+            writeErr(`${escaped`error: ${findingId}: evidence chain broken (${check.problems.length} problem(s) in ${check.records} record(s))`}\n`);
+            for (const p of check.problems) writeErr(`${escaped`  ${p}`}\n`);
           }
           return ExitCode.invalidInput;
         }

@@ -3,10 +3,12 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Command } from 'commander';
 import { InputError, ToolError } from '../../domain/errors';
 import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
+import { escaped, visible } from '../../domain/terminal-text';
 import { approve, reject, state, type AnswerAccepted, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
 import { ExitCode } from '../exit-codes';
+import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { connectClient } from '../temporal';
 
@@ -140,36 +142,44 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 
 function printTable(rows: FindingRow[]): void {
   if (rows.length === 0) {
-    process.stdout.write('no findings\n');
+    writeOut('no findings\n');
     return;
   }
   const cols: (keyof FindingRow)[] = ['findingId', 'stage', 'driftClass', 'risk', 'owner', 'environment', 'status'];
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '-').length)));
+  // Search attributes are written by whoever starts a workflow: each cell is made visible before it is measured.
+  const cells = rows.map((r) => cols.map((c) => visible(String(r[c] ?? '-'))));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  process.stdout.write(`${line(cols.map(String))}\n`);
-  for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c] ?? '-')))}\n`);
+  writeOut(`${line(cols.map(String))}\n`);
+  for (const row of cells) writeOut(`${line(row)}\n`);
 }
 
-/** Renders one lifecycle for a person. */
+/**
+ * Renders one lifecycle for a person. Every value in it came from outside at some point (a cluster,
+ * an audit log, a person's answer, the registry): each is made visible on its own line, so none can
+ * move the cursor, recolour the screen or fake a line of the timeline.
+ */
 export function renderLifecycle(s: LifecycleState, status: string): string {
   const o = s.observation;
   const lines = [
-    `finding     ${s.findingId}  (${status}, stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''})`,
-    `resource    ${o.resourceRef} in ${o.unit} (${o.relationship}, ${o.changeType})`,
-    `changed     ${o.changedFields.join(', ')}`,
+    escaped`finding     ${s.findingId}  (${status}, stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''})`,
+    escaped`resource    ${o.resourceRef} in ${o.unit} (${o.relationship}, ${o.changeType})`,
+    escaped`changed     ${o.changedFields.join(', ')}`,
   ];
-  if (o.auditCorrelation) lines.push(`actor       ${o.auditCorrelation.actor.id} (${o.auditCorrelation.actor.type}) via ${o.auditCorrelation.source} at ${o.auditCorrelation.eventTime}`);
+  const audit = o.auditCorrelation;
+  if (audit) lines.push(escaped`actor       ${audit.actor.id} (${audit.actor.type}) via ${audit.source} at ${audit.eventTime}`);
   if (s.decision) {
     const d = s.decision;
-    lines.push(`decision    ${d.driftClass}, risk ${d.risk}, action ${d.recommendedAction}, auto-heal ${d.autoHealAllowed ? 'allowed' : `refused${d.autoHealRefusedBy ? ` by ${d.autoHealRefusedBy}` : ''}`}`);
-    for (const r of d.reasons) lines.push(`  rule      ${r.ruleId}: ${r.why}`);
+    const autoHeal = d.autoHealAllowed ? 'allowed' : `refused${d.autoHealRefusedBy ? ` by ${d.autoHealRefusedBy}` : ''}`;
+    lines.push(escaped`decision    ${d.driftClass}, risk ${d.risk}, action ${d.recommendedAction}, auto-heal ${autoHeal}`);
+    for (const r of d.reasons) lines.push(escaped`  rule      ${r.ruleId}: ${r.why}`);
   }
-  if (s.route) lines.push(`approvers   ${s.route.approvers.map((a) => a.email).join(', ') || '(none)'}`, `notified    ${s.route.notify.join(', ') || '(nobody)'}`);
-  if (s.answer) lines.push(`answer      ${s.answer.answer} by ${s.answer.approver} (${s.answer.via}): ${s.answer.reason}`);
-  if (s.escalations) lines.push(`escalations ${s.escalations}`);
-  if (s.evidenceUri) lines.push(`evidence    ${s.evidenceUri}`);
+  if (s.route) lines.push(escaped`approvers   ${s.route.approvers.map((a) => a.email).join(', ') || '(none)'}`, escaped`notified    ${s.route.notify.join(', ') || '(nobody)'}`);
+  if (s.answer) lines.push(escaped`answer      ${s.answer.answer} by ${s.answer.approver} (${s.answer.via}): ${s.answer.reason}`);
+  if (s.escalations) lines.push(escaped`escalations ${s.escalations}`);
+  if (s.evidenceUri) lines.push(escaped`evidence    ${s.evidenceUri}`);
   lines.push('timeline');
-  for (const t of s.timeline) lines.push(`  ${t.at}  ${t.stage.padEnd(9)} ${t.event}${t.detail ? `: ${t.detail}` : ''}`);
+  for (const t of s.timeline) lines.push(escaped`  ${t.at}  ${t.stage.padEnd(9)} ${t.event}${t.detail ? `: ${t.detail}` : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -190,7 +200,7 @@ export function registerLifecycleCommands(program: Command): void {
         if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit must be a whole number above 0', { field: '--limit' });
         const query = findingsQuery({ ...(opts as Record<string, string>), open: opts.open === true });
         const rows = await withClient((c) => listFindings(c, query, limit));
-        if (opts.json) process.stdout.write(`${JSON.stringify({ findings: rows }, null, 2)}\n`);
+        if (opts.json) writeJson({ findings: rows });
         else printTable(rows);
         return ExitCode.ok;
       }),
@@ -203,7 +213,8 @@ export function registerLifecycleCommands(program: Command): void {
     .action(
       runAction(async (findingId: string, opts: { json?: boolean }) => {
         const { state: s, status } = await withClient((c) => readLifecycle(c, findingId));
-        process.stdout.write(opts.json ? `${JSON.stringify({ status, ...s }, null, 2)}\n` : renderLifecycle(s, status));
+        if (opts.json) writeJson({ status, ...s });
+        else writeOut(renderLifecycle(s, status));
         return ExitCode.ok;
       }),
     );
@@ -222,7 +233,8 @@ export function registerLifecycleCommands(program: Command): void {
       .action(
         runAction(async (findingId: string, opts: { as: string; reason: string; json?: boolean }) => {
           const accepted = await withClient((c) => answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason }));
-          process.stdout.write(opts.json ? `${JSON.stringify(accepted)}\n` : `${accepted.answer} ${accepted.findingId} as ${accepted.approver}\n`);
+          if (opts.json) writeJson(accepted, 0);
+          else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}\n`);
           return ExitCode.ok;
         }),
       );

@@ -23,6 +23,7 @@ import {
   type RegistryLoadResult,
 } from '../../registry';
 import { ExitCode } from '../exit-codes';
+import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { printSchema, schemaCommand } from './schema';
 
@@ -37,7 +38,7 @@ function parseNow(value: string | undefined): Date | undefined {
 }
 
 function printIssues(issues: readonly RegistryIssue[]): void {
-  for (const i of issues) process.stdout.write(`${formatIssue(i, { cwd: process.cwd() })}\n`);
+  for (const i of issues) writeOut(`${formatIssue(i, { cwd: process.cwd() })}\n`);
 }
 
 function counts(r: Registry): string {
@@ -57,7 +58,7 @@ function jsonResult(
   result: RegistryLoadResult,
   errors: RegistryIssue[],
   warnings: RegistryIssue[],
-): string {
+): Record<string, unknown> {
   const body: Record<string, unknown> = { dir, ok: errors.length === 0, errors, warnings };
   if (result.ok) {
     body.version = result.registry.version;
@@ -75,7 +76,7 @@ function jsonResult(
       ).map((k) => [k, result.registry[k].size]),
     );
   }
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return body;
 }
 
 const kindAliases: Record<string, string> = {
@@ -252,15 +253,15 @@ export function registerRegistryCommands(program: Command): void {
       runAction(async (dir: string | undefined, opts: { json?: boolean; now?: string }) => {
         const { dir: d, result } = await load(dir, parseNow(opts.now));
         const errors = result.ok ? [] : result.errors;
-        if (opts.json) process.stdout.write(jsonResult(d, result, errors, result.warnings));
+        if (opts.json) writeJson(jsonResult(d, result, errors, result.warnings));
         else {
           printIssues([...errors, ...result.warnings]);
           if (result.ok)
-            process.stdout.write(
+            writeOut(
               `registry ${d}: valid (${counts(result.registry)}; ${result.warnings.length} warning(s)); version ${result.registry.version}\n`,
             );
           else
-            process.stdout.write(
+            writeOut(
               `registry ${d}: invalid: ${errors.length} error(s), ${result.warnings.length} warning(s)\n`,
             );
         }
@@ -291,10 +292,10 @@ export function registerRegistryCommands(program: Command): void {
         ];
         const warnings = result.warnings.filter((i) => !promote(i));
         errors.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
-        if (opts.json) process.stdout.write(jsonResult(d, result, errors, warnings));
+        if (opts.json) writeJson(jsonResult(d, result, errors, warnings));
         else {
           printIssues([...errors, ...warnings]);
-          process.stdout.write(`registry ${d}: ${errors.length} error(s), ${warnings.length} warning(s)\n`);
+          writeOut(`registry ${d}: ${errors.length} error(s), ${warnings.length} warning(s)\n`);
         }
         return errors.length === 0 ? ExitCode.ok : ExitCode.invalidInput;
       }),
@@ -332,9 +333,8 @@ export function registerRegistryCommands(program: Command): void {
           );
         const view = resolvedView(result.registry, kind, name, now);
         if (!view) throw new InputError(`${kind} "${name}" is not in registry ${d}`, { field: 'ref' });
-        process.stdout.write(
-          opts.json ? `${JSON.stringify(view, null, 2)}\n` : stringify(view, { lineWidth: 0 }),
-        );
+        if (opts.json) writeJson(view);
+        else writeOut(stringify(view, { lineWidth: 0 }));
         return ExitCode.ok;
       }),
     );

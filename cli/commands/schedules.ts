@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import path from 'node:path';
+import { visible } from '../../domain/terminal-text';
 import { desiredSchedules, inStep, MANAGED_SCHEDULE_PREFIX, planScheduleSync, type SchedulePlan } from '../../domain/schedules';
 import { loadRegistryOrThrow } from '../../registry';
 import { loadConfig } from '../../workers/config';
 import { ExitCode } from '../exit-codes';
+import { writeErr, writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { applySchedulePlan, describeSchedule, readManagedSchedules } from '../schedules';
 import { connectClient } from '../temporal';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const log = (line: string) => writeErr(`${line}\n`);
 
 function planJson(plan: SchedulePlan) {
   return {
@@ -54,9 +56,9 @@ export function registerScheduleCommands(program: Command): void {
           } else {
             await applySchedulePlan(client, plan, log);
           }
-          if (opts.json) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+          if (opts.json) writeJson(planJson(plan));
           else
-            process.stdout.write(
+            writeOut(
               `${opts.dryRun ? 'plan' : 'synced'}: ${plan.create.length} to create, ${plan.update.length} to update, ` +
                 `${plan.remove.length} to delete, ${plan.unchanged.length} unchanged\n`,
             );
@@ -88,9 +90,9 @@ export function registerScheduleCommands(program: Command): void {
             });
           }
           rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
-          if (opts.json) process.stdout.write(`${JSON.stringify({ schedules: rows }, null, 2)}\n`);
-          else if (rows.length === 0) process.stdout.write('no driftplane schedules (run `driftplane schedules sync`)\n');
-          else for (const r of rows) process.stdout.write(`${r.scheduleId.padEnd(48)} ${r.paused ? 'paused ' : ''}next ${r.nextRun ?? '-'}\n`);
+          if (opts.json) writeJson({ schedules: rows });
+          else if (rows.length === 0) writeOut('no driftplane schedules (run `driftplane schedules sync`)\n');
+          else for (const r of rows) writeOut(`${visible(r.scheduleId).padEnd(48)} ${r.paused ? 'paused ' : ''}next ${r.nextRun ?? '-'}\n`);
           return ExitCode.ok;
         } finally {
           await connection.close();

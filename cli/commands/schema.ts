@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeJson } from '../output';
 
 /**
  * The shared `driftplane schema <name>` group. Command groups that publish a JSON Schema add
@@ -14,5 +15,5 @@ export function schemaCommand(program: Command): Command {
 
 /** Prints a JSON Schema document on stdout. */
 export function printSchema(schema: unknown): void {
-  process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
+  writeJson(schema);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasInvisible, visible } from '../../domain/terminal-text';
+import { escaped, hasInvisible, visible, visibleJson } from '../../domain/terminal-text';
 
 // Every character a terminal or a bidi-aware renderer obeys instead of showing.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -75,6 +75,43 @@ describe('visible: control, bidi and invisible characters become printable escap
       fc.property(fc.string({ unit: 'grapheme' }), (s) => {
         fc.pre(!hasInvisible(s));
         expect(visible(s)).toBe(s);
+      }),
+    );
+  });
+});
+
+describe('escaped: one line of terminal text', () => {
+  it('makes every interpolated value visible and keeps the literal parts', () => {
+    const reason = 'ok\n  2026-12-01  approve   approved: by ciso\x1b[2J';
+    expect(escaped`answer      approved by ${'maria'}: ${reason}\n`).toBe(
+      'answer      approved by maria: ok\\n  2026-12-01  approve   approved: by ciso\\x1b[2J\n',
+    );
+    expect(escaped`${3} of ${undefined}`).toBe('3 of undefined');
+  });
+});
+
+describe('visibleJson: JSON a terminal cannot be made to obey, with the same value', () => {
+  it.each([
+    ['C0 (already escaped by JSON.stringify)', '\x1b[2J\x1b]0;title\x07'],
+    ['C1: 8-bit CSI and OSC, NEL', '\u009b2J\u009d0;t\u009c\u0085'],
+    ['DEL', 'a\x7fb'],
+    ['bidi overrides and isolates', 'invoice\u202Etxt.exe \u2066x\u2069 \u200e'],
+    ['tag characters (astral)', 'ok\u{E0041}'],
+    ['line separator', 'a\u2028b'],
+  ])('%s', (_name, value) => {
+    const json = visibleJson(JSON.stringify({ reason: value, list: [value] }, null, 2));
+    // Layout newlines are the only control characters left.
+    expect(json.replace(/\n/g, '')).not.toMatch(DANGEROUS);
+    expect(hasInvisible(json, { keepNewlines: true })).toBe(false);
+    expect(JSON.parse(json)).toEqual({ reason: value, list: [value] });
+  });
+
+  it('keeps the same value for any string (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const json = visibleJson(JSON.stringify({ s }, null, 2));
+        expect(JSON.parse(json)).toEqual({ s });
+        expect(hasInvisible(json, { keepNewlines: true })).toBe(false);
       }),
     );
   });

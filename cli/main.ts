@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { commandGroups } from './commands';
+import { EXIT_CODES_HELP } from './exit-codes';
 import { guardPipes, writeErr } from './output';
 import { reportError } from './run-action';
 
@@ -11,8 +12,7 @@ export function buildProgram(): Command {
   guardPipes();
   const program = new Command('driftplane')
     .description(
-      'Drift detection and reconciliation control plane for GitOps/IaC platforms.\n' +
-        'Exit codes: 0 success, 1 invalid input, 2 drift or a decision that needs a person, 3 the tool could not do its job.',
+      `Drift detection and reconciliation control plane for GitOps/IaC platforms.\n${EXIT_CODES_HELP}`,
     )
     .version('0.1.0')
     .showHelpAfterError()

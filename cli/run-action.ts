@@ -1,4 +1,5 @@
 import { InputError, ToolError } from '../domain/errors';
+import { AnswerQueued } from './answer-queued';
 import { ExitCode } from './exit-codes';
 import { writeErr } from './output';
 
@@ -25,6 +26,10 @@ export function runAction<A extends unknown[]>(
  * bidi characters in them visible, so an error message cannot clear the screen or reorder text.
  */
 export function reportError(err: unknown): ExitCode {
+  if (err instanceof AnswerQueued) {
+    writeErr(`${err.message}\n`);
+    return ExitCode.queued;
+  }
   if (err instanceof InputError) {
     writeErr(`error: ${err.message}\n`);
     for (const p of err.problems) writeErr(`  ${p.message}\n`);

@@ -1,16 +1,21 @@
-import { WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import { type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Command } from 'commander';
 import { InputError, ToolError } from '../../domain/errors';
 import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
+import { parseDuration } from '../../domain/registry/durations';
 import { escaped, visible } from '../../domain/terminal-text';
-import { approve, reject, state, type AnswerAccepted, type LifecycleState } from '../../workflows/messages';
+import { state, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
+import { answerFinding } from '../answer-finding';
+import { AnswerQueued } from '../answer-queued';
 import { ExitCode } from '../exit-codes';
 import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { connectClient } from '../temporal';
+
+export { answerFinding } from '../answer-finding';
 
 /** One row of `driftplane findings`. */
 export interface FindingRow {
@@ -86,32 +91,6 @@ export async function readLifecycle(client: Client, idOrWorkflowId: string): Pro
     return { state: await withTimeout(handle.query(state), 15_000, 'no worker answered the state query'), status: d.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new InputError(`no lifecycle for finding ${findingIdFromAny(idOrWorkflowId)}`, { field: 'findingId' });
-    throw err;
-  }
-}
-
-/** Sends an approve or reject Update; a refused one is an InputError carrying the validator's reason. */
-export async function answerFinding(
-  client: Client,
-  idOrWorkflowId: string,
-  answer: 'approve' | 'reject',
-  input: { approver: string; reason: string; via?: 'cli' | 'slack' | 'dashboard' | 'api' | 'temporal-ui' },
-  timeoutMs = 30_000,
-): Promise<AnswerAccepted> {
-  const findingId = findingIdFromAny(idOrWorkflowId);
-  const handle = client.workflow.getHandle(workflowIdOf(findingId));
-  try {
-    return await withTimeout(
-      handle.executeUpdate(answer === 'approve' ? approve : reject, { args: [{ via: 'cli', ...input }] }),
-      timeoutMs,
-      'no worker took the answer; is a worker running (`driftplane dev`)?',
-    );
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const why = err.cause instanceof Error ? err.cause.message : err.message;
-      throw new InputError(`${answer} refused for ${findingId}: ${why}`, { field: '--as/--reason' });
-    }
-    if (err instanceof WorkflowNotFoundError) throw new InputError(`no running lifecycle for finding ${findingId}`, { field: 'findingId' });
     throw err;
   }
 }
@@ -224,18 +203,36 @@ export function registerLifecycleCommands(program: Command): void {
       .command(`${answer} <findingId>`)
       .description(
         `${answer === 'approve' ? 'Approve' : 'Reject'} a lifecycle's proposed reconciliation. Only the unit's approvers may answer, ` +
-          'never the actor who caused the drift, and a reason is required.',
+          'never the actor who caused the drift, and a reason is required. A worker validates the answer; when none takes it ' +
+          'within --wait, Temporal keeps it for the next worker and the command exits 4 (queued).',
       )
       .requiredOption('--as <identity>', 'who you are: email, Slack user id or GitHub login of a listed approver')
       .requiredOption('--reason <text>', 'why (goes into the evidence)')
-      .option('--json', 'print the accepted answer as JSON')
-      .addHelpText('after', `\nExample:\n  driftplane ${answer} checkout-web-prod:760c28255832dc80 --as maria.lopez@acme.example --reason "revert to the digest in Git"`)
+      .option('--wait <duration>', 'how long to wait for a worker to validate the answer, e.g. 10s or 2m', '10s')
+      .option('--json', 'print the accepted answer as JSON ({ "status": "queued", ... } when queued)')
+      .addHelpText(
+        'after',
+        `\nExample:\n  driftplane ${answer} checkout-web-prod:760c28255832dc80 --as maria.lopez@acme.example --reason "revert to the digest in Git"\n\n` +
+          'Exit codes: 0 accepted, 1 refused (the reason is printed), 3 the tool could not do its job, 4 queued: Temporal holds\n' +
+          'the answer but no worker has validated it yet; a worker validates it when it runs (`driftplane show` tells).\n' +
+          'Until then the server holds it outside the workflow history (a server restart can drop it). Running the same\n' +
+          'command again is safe: it joins the queued answer instead of sending a second one.',
+      )
       .action(
-        runAction(async (findingId: string, opts: { as: string; reason: string; json?: boolean }) => {
-          const accepted = await withClient((c) => answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason }));
-          if (opts.json) writeJson(accepted, 0);
-          else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}\n`);
-          return ExitCode.ok;
+        runAction(async (findingId: string, opts: { as: string; reason: string; wait: string; json?: boolean }) => {
+          const waitMs = parseDuration(opts.wait);
+          if (waitMs === undefined) throw new InputError(`--wait ${opts.wait}: expected a duration such as 10s or 2m`, { field: '--wait' });
+          try {
+            const accepted = await withClient((c) => answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason }, waitMs));
+            if (opts.json) writeJson(accepted, 0);
+            else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}\n`);
+            return ExitCode.ok;
+          } catch (err) {
+            if (!(err instanceof AnswerQueued)) throw err;
+            if (opts.json) writeJson({ status: 'queued', findingId: err.findingId, answer, updateId: err.updateId, message: err.message }, 0);
+            else writeOut(`${err.message}\n`);
+            return ExitCode.queued;
+          }
         }),
       );
   }

@@ -4,6 +4,7 @@ import type {
   DriftException,
   DriftManagedUnit,
   DriftOwnershipRule,
+  RedactionPolicy,
   RegistryDocument,
   RegistryKind,
   RoutingPolicy,
@@ -59,6 +60,8 @@ export interface Registry {
   routingPolicies: Map<string, RoutingPolicy>;
   budgets: Map<string, DriftBudget>;
   exceptions: Map<string, DriftException>;
+  /** Extra redaction patterns (they add to the built-in rules; docs/redaction.md). */
+  redactionPolicies: Map<string, RedactionPolicy>;
   /** Source of every document, keyed `Kind/name`. */
   sources: Map<string, SourceRef>;
   /** A stable content hash of the loaded files (`sha256:<hex>`): record it with every decision made from this registry. */
@@ -80,6 +83,7 @@ export function buildRegistry(docs: readonly ParsedDocument[], version: string):
     routingPolicies: new Map(),
     budgets: new Map(),
     exceptions: new Map(),
+    redactionPolicies: new Map(),
     sources: new Map(),
     version,
   };
@@ -107,6 +111,9 @@ export function buildRegistry(docs: readonly ParsedDocument[], version: string):
         break;
       case 'DriftException':
         registry.exceptions.set(name, doc);
+        break;
+      case 'RedactionPolicy':
+        registry.redactionPolicies.set(name, doc);
         break;
     }
   }

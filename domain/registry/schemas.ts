@@ -20,6 +20,7 @@ export const RegistryKindSchema = z.enum([
   'DriftBudget',
   'DriftException',
   'Team',
+  'RedactionPolicy',
 ]);
 /** A registry document kind. */
 export type RegistryKind = z.infer<typeof RegistryKindSchema>;
@@ -596,6 +597,43 @@ export const DriftExceptionSchema = document(
 /** A drift exception. */
 export type DriftException = z.infer<typeof DriftExceptionSchema>;
 
+// ---------------------------------------------------------------- RedactionPolicy
+
+/** A regular expression in a RedactionPolicy: it must compile, and a value pattern must not match the empty string. */
+const RedactionPatternSchema = (what: 'key' | 'value') =>
+  z
+    .string()
+    .min(1)
+    .max(500)
+    .superRefine((p, ctx) => {
+      let re: RegExp;
+      try {
+        re = new RegExp(p, what === 'key' ? 'i' : '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+        return;
+      }
+      if (what === 'value' && re.test(''))
+        ctx.addIssue({ code: 'custom', message: 'a value pattern must not match the empty string' });
+    });
+
+/**
+ * `RedactionPolicy` (issue 8): patterns that add to the built-in redaction rules (docs/redaction.md).
+ * They never remove one; every RedactionPolicy of a registry applies to every unit.
+ */
+export const RedactionPolicySchema = document(
+  'RedactionPolicy',
+  z.strictObject({
+    /** Keys, env names and flag names (tested case-insensitively) whose values are secret. */
+    keyPatterns: z.array(RedactionPatternSchema('key')).default([]),
+    /** Credential shapes searched in every string; each match is replaced. */
+    valuePatterns: z.array(RedactionPatternSchema('value')).default([]),
+    description: z.string().optional(),
+  }),
+);
+/** A redaction policy. */
+export type RedactionPolicy = z.infer<typeof RedactionPolicySchema>;
+
 /** The schema of each kind. */
 export const kindSchemas = {
   DriftManagedUnit: DriftManagedUnitSchema,
@@ -605,6 +643,7 @@ export const kindSchemas = {
   DriftBudget: DriftBudgetSchema,
   DriftException: DriftExceptionSchema,
   Team: TeamSchema,
+  RedactionPolicy: RedactionPolicySchema,
 } as const;
 
 /** Any registry document. */
@@ -616,6 +655,7 @@ export const RegistryDocumentSchema = z.discriminatedUnion('kind', [
   DriftBudgetSchema,
   DriftExceptionSchema,
   TeamSchema,
+  RedactionPolicySchema,
 ]);
 /** Any registry document (parsed). */
 export type RegistryDocument = z.infer<typeof RegistryDocumentSchema>;

@@ -117,19 +117,6 @@ export function findingIdFromAny(idOrWorkflowId: string): string {
   return idOrWorkflowId.startsWith('finding:') ? idOrWorkflowId.slice('finding:'.length) : idOrWorkflowId;
 }
 
-const SECRET_KEY = /(password|passwd|secret|token|private[-_]?key|api[-_]?key|credential|connection[-_]?string|client[-_]?secret)/i;
-
-/** True when a JSON pointer names something whose value must never be shown. */
-export function isSecretPath(pointer: string): boolean {
-  return pointer.split('/').some((token) => SECRET_KEY.test(token)) || /^\/(data|stringData)(\/|$)/.test(pointer);
-}
-
-/** Removes values at secret paths from a field change; the path itself stays visible. */
-export function redactFieldChange(change: FieldChange): FieldChange {
-  if (!isSecretPath(change.path)) return change;
-  return { path: change.path, kind: change.kind, desired: '[REDACTED]', actual: '[REDACTED]' };
-}
-
 /** `Kind/namespace/name` (namespace `_` when cluster-scoped): how findings name a Kubernetes-shaped object. */
 export function manifestRef(m: { kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${m.kind}/${m.metadata.namespace ?? '_'}/${m.metadata.name}`;

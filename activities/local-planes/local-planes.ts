@@ -1,7 +1,8 @@
 import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { diffJson, valueAtPointer } from '../../domain/json-diff';
-import { manifestRef, redactFieldChange, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
+import { manifestRef, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
+import { keylessRedactor, type Redactor } from '../../domain/redaction';
 
 /** A manifest as it sits in a plane: Kubernetes-shaped, identified by kind/namespace/name. */
 interface Manifest {
@@ -36,7 +37,14 @@ const runtimeOwned = (p: string) => RUNTIME_OWNED.some((r) => p === r || p.start
  * manifest snapshots. Reverts are recorded in `<root>/<unit>/ledger.jsonl`, once per key.
  */
 export class LocalPlanes {
-  constructor(readonly root: string) {}
+  /**
+   * @param redactor replaces every secret before an observation leaves the detector (the worker
+   *   passes the installation's keyed redactor; without one, secrets become `[REDACTED]`).
+   */
+  constructor(
+    readonly root: string,
+    private readonly redactor: Redactor = keylessRedactor,
+  ) {}
 
   /** True when this detector knows the unit (it has a folder). */
   async has(unit: string): Promise<boolean> {
@@ -55,7 +63,8 @@ export class LocalPlanes {
       try {
         doc = JSON.parse(await readFile(file, 'utf8')) as Manifest;
       } catch (err) {
-        throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+        // V8 quotes the start of the text in its message; a manifest's text is not for error messages.
+        throw new Error(`${file}: not valid JSON: ${(err as Error).message.replace(/"[\s\S]*" is not valid JSON/, 'not valid JSON')}`);
       }
       if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
         throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
@@ -82,22 +91,28 @@ export class LocalPlanes {
       for (const ref of refs) {
         const d = desired.get(ref)?.doc;
         const a = actual.get(ref)?.doc;
+        // Both manifests are redacted whole before they are compared, so a secret's siblings
+        // (an env entry's name, the flag before an argument) count, and a changed secret still
+        // differs: equal values get equal fingerprints.
+        const resourceType = (d ?? a)!.kind;
+        const dSafe = d === undefined ? undefined : this.redactor.value(d, { resourceType });
+        const aSafe = a === undefined ? undefined : this.redactor.value(a, { resourceType });
         let diff: FieldChange[];
         let changeType: DriftObservation['changeType'];
         if (d && !a) [changeType, diff] = ['deleted', [{ path: '/', kind: 'removed' }]];
         else if (!d && a) [changeType, diff] = ['unmanaged', [{ path: '/', kind: 'added' }]];
         else {
           changeType = 'modified';
-          diff = diffJson(d, a)
+          diff = diffJson(dSafe, aSafe)
             .filter((x) => !runtimeOwned(x.path))
-            .map((x) => redactFieldChange({ ...x, desired: valueAtPointer(d, x.path), actual: valueAtPointer(a, x.path) }));
+            .map((x) => this.redactor.fieldChange({ ...x, desired: valueAtPointer(dSafe, x.path), actual: valueAtPointer(aSafe, x.path) }, resourceType));
         }
         if (diff.length === 0) continue;
         const lastEvent = audit.filter((e) => e.resourceRef === ref).sort((x, y) => x.eventTime.localeCompare(y.eventTime)).pop();
         observations.push({
           unit,
           resourceRef: ref,
-          resourceType: (d ?? a)!.kind,
+          resourceType,
           relationship: 'desired!=actual',
           changeType,
           changedFields: diff.map((x) => x.path),
@@ -113,7 +128,8 @@ export class LocalPlanes {
       }
       return { status: 'ok', unit, observations, resources: refs.length };
     } catch (err) {
-      return { status: 'failed', unit, error: (err as Error).message };
+      // A parse error quotes the file it could not read: the message is redacted like a value.
+      return { status: 'failed', unit, error: this.redactor.text((err as Error).message) };
     }
   }
 

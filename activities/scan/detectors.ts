@@ -1,4 +1,5 @@
-import { redactFieldChange, type DriftObservation } from '../../domain/finding';
+import type { DriftObservation } from '../../domain/finding';
+import { keylessRedactor, type Redactor } from '../../domain/redaction';
 import type { AuditCorrelation } from '../../domain/audit/correlate';
 import type { ChangedFinding, DeletedFinding } from '../../domain/inventory/findings';
 import { breakGlassRolesFor, loadRegistry, type DriftManagedUnit, type Registry } from '../../registry';
@@ -37,6 +38,25 @@ export function localPlanesDetector(planes: LocalPlanes): UnitDetector {
 }
 
 /**
+ * A detector whose every detection is redacted once more on its way out (observations and error
+ * text), whatever the inner detector did: the boundary every observation crosses before it reaches
+ * a workflow input, a history event or evidence. Idempotent on values already redacted.
+ */
+export function redactingDetector(inner: UnitDetector, redactor: Redactor): UnitDetector {
+  return {
+    name: inner.name,
+    has: (unit) => inner.has(unit),
+    async detect(unit, now) {
+      const d = await inner.detect(unit, now);
+      return d.status === 'ok'
+        ? { ...d, observations: d.observations.map((o) => redactor.observation(o)) }
+        : { ...d, error: redactor.text(d.error) };
+    },
+    revert: (o, key, now) => inner.revert(o, key, now),
+  };
+}
+
+/**
  * Routes each unit to the first detector that knows it (manifest units to local planes, AWS
  * stacks to the inventory scan). A unit no detector knows fails detection: never "no drift".
  */
@@ -67,6 +87,8 @@ export interface AwsInventoryDetectorDeps {
   webIdentityTokenFile?: string;
   /** CloudTrail logs to name the actor of each change (a folder, or the trail's S3 prefix). */
   cloudTrail?: CloudTrailSource;
+  /** Replaces secrets in the recorded and actual values of every change (default: `[REDACTED]`, no fingerprints). */
+  redactor?: Redactor;
 }
 
 /** Unit types whose recorded state is a tfstate the inventory scan reads. */
@@ -99,9 +121,14 @@ export function awsUnitOf(unit: DriftManagedUnit, opts: { webIdentityTokenFile?:
   return { unit: { name, owner: unit.spec.owner, environment: unit.spec.environment, credentials: creds, state: location } };
 }
 
-const observationOf = (
+/**
+ * The observation of one inventory finding. The comparison ran on raw values; each change's
+ * values are redacted here, with the change's path and the resource type as context, before the
+ * observation leaves the detector.
+ */
+export const observationOf = (
   f: ChangedFinding | DeletedFinding,
-  ctx: { stateSource: string; sourceOfTruth?: string; detectedAt: string; audit?: AuditCorrelation },
+  ctx: { stateSource: string; sourceOfTruth?: string; detectedAt: string; audit?: AuditCorrelation; redactor?: Redactor },
 ): DriftObservation => ({
   unit: f.unit,
   resourceRef: f.address,
@@ -112,7 +139,7 @@ const observationOf = (
   // The scan compares recorded state with the cloud: `desired` here is the recorded value.
   diff:
     f.kind === 'changed'
-      ? f.changes.map((c) => redactFieldChange({ path: c.path, kind: c.op, desired: c.recorded, actual: c.actual }))
+      ? f.changes.map((c) => (ctx.redactor ?? keylessRedactor).fieldChange({ path: c.path, kind: c.op, desired: c.recorded, actual: c.actual }, f.type))
       : [{ path: '/', kind: 'removed' }],
   detectedAt: ctx.detectedAt,
   detector: 'aws-inventory',
@@ -137,6 +164,7 @@ const observationOf = (
  * read makes the detection fail (unknown, never clean). Reverts: security groups only.
  */
 export function awsInventoryDetector(deps: AwsInventoryDetectorDeps): UnitDetector {
+  const redactor = deps.redactor ?? keylessRedactor;
   let loaded: Promise<Registry> | undefined;
   const registry = () =>
     (loaded ??= loadRegistry(deps.registryDir).then((r) => {
@@ -165,11 +193,11 @@ export function awsInventoryDetector(deps: AwsInventoryDetectorDeps): UnitDetect
       try {
         report = await deps.aws.scanUnitInventory(mapped.unit);
       } catch (err) {
-        return { status: 'failed', unit: name, error: (err as Error).message };
+        return { status: 'failed', unit: name, error: redactor.text((err as Error).message) };
       }
       if (report.failures.length > 0) {
         const first = report.failures[0]!;
-        return { status: 'failed', unit: name, error: `${report.failures.length} resource(s) could not be read; first: ${first.address ?? first.type} ${first.code}: ${first.message}` };
+        return { status: 'failed', unit: name, error: redactor.text(`${report.failures.length} resource(s) could not be read; first: ${first.address ?? first.type} ${first.code}: ${first.message}`) };
       }
       const detectedAt = now.toISOString();
       const audits = new Map<string, AuditCorrelation>();
@@ -188,7 +216,7 @@ export function awsInventoryDetector(deps: AwsInventoryDetectorDeps): UnitDetect
       const src = u.spec.source;
       const sourceOfTruth = src ? `${src.repo}/${src.path}@${src.revision}` : undefined;
       const observations = report.findings.map((f) =>
-        observationOf(f, { stateSource: report.stateSource, detectedAt, ...(sourceOfTruth ? { sourceOfTruth } : {}), ...(audits.has(f.resourceId) ? { audit: audits.get(f.resourceId)! } : {}) }),
+        observationOf(f, { stateSource: report.stateSource, detectedAt, redactor, ...(sourceOfTruth ? { sourceOfTruth } : {}), ...(audits.has(f.resourceId) ? { audit: audits.get(f.resourceId)! } : {}) }),
       );
       return { status: 'ok', unit: name, observations, resources: report.compared };
     },

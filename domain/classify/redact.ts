@@ -1,59 +1,48 @@
-import { isSecretPointer } from './categories';
+import { isSecretResourceType, keylessRedactor, REDACTED } from '../redaction';
 import type { ClassifyInput } from './input';
 
 /**
  * Secrets never appear in any output (issue 4 hard rule; domain text §5.7, §17). Classification
- * never copies before/after values into a decision; as a second line of defence, every value
- * found under a secret-ish path of the input (or anywhere in a Secret's values) is scrubbed from
- * the free text of the decision, and `key=value` style secrets in error messages are masked.
+ * never copies before/after values into a decision; as a second line of defence, every value the
+ * redaction rules (domain/redaction) call secret in the input's before/after/liveObject (or any
+ * value of a Secret-like resource) is scrubbed from the free text of the decision, and so is every
+ * credential shape (`password=…`, bearer tokens, URL userinfo, ...) in it.
  */
 
-/** The replacement for a redacted value. */
-export const REDACTED = '[REDACTED]';
+/** The replacement for a redacted value (the keyless form of domain/redaction's). */
+export { REDACTED };
 
-const MIN_SECRET_LENGTH = 4;
+const WHOLE_SECRET_TYPE = /(^|\/)(secret|externalsecret|sealedsecret)$|^aws_secretsmanager_secret_version$|^kubernetes_secret/i;
 
-function collect(value: unknown, underSecret: boolean, out: Set<string>, depth: number): void {
-  if (depth > 64) return;
-  if (typeof value === 'string') {
-    if (underSecret && value.length >= MIN_SECRET_LENGTH) out.add(value);
-    return;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') {
-    if (underSecret && String(value).length >= MIN_SECRET_LENGTH) out.add(String(value));
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) collect(v, underSecret, out, depth + 1);
-    return;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      collect(v, underSecret || isSecretPointer(`/${k}`), out, depth + 1);
-    }
-  }
+function all(value: unknown, out: string[], depth = 0): void {
+  if (depth > 64 || value === null || value === undefined) return;
+  if (Array.isArray(value)) value.forEach((v) => all(v, out, depth + 1));
+  else if (typeof value === 'object') Object.values(value as Record<string, unknown>).forEach((v) => all(v, out, depth + 1));
+  else if (typeof value !== 'boolean') out.push(String(value));
 }
 
-/** Secret values carried by an input (under secret-ish keys of before/after/liveObject, or any value of a Secret). */
+/** Secret values carried by an input (by the redaction rules in before/after/liveObject, or any value of a Secret). */
 export function secretValuesOf(input: ClassifyInput): string[] {
-  const out = new Set<string>();
-  const whole =
-    /(^|\/)(secret|externalsecret|sealedsecret)$|^aws_secretsmanager_secret_version$|^kubernetes_secret/i.test(
-      input.change.resourceType,
-    );
-  collect(input.change.before, whole, out, 0);
-  collect(input.change.after, whole, out, 0);
-  collect(input.liveObject, false, out, 0);
+  const type = input.change.resourceType;
+  const found: string[] = [];
+  if (WHOLE_SECRET_TYPE.test(type) || isSecretResourceType(type)) {
+    all(input.change.before, found);
+    all(input.change.after, found);
+  } else {
+    found.push(...keylessRedactor.collect(input.change.before, { resourceType: type }));
+    found.push(...keylessRedactor.collect(input.change.after, { resourceType: type }));
+  }
+  found.push(...keylessRedactor.collect(input.liveObject, { resourceType: type }));
   // Longest first, so a secret containing another is replaced whole.
-  return [...out].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+  return [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 }
 
-const KEY_VALUE =
-  /((?:password|passwd|secret|token|api[-_]?key|private[-_]?key|credential|client[-_]?secret)[\w-]*\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
-
-/** Masks `password=…`-style values and any of the given secret values in a text. */
+/** Masks credential shapes (`password=…`, tokens, URL userinfo) and any of the given secret values in a text. */
 export function redactText(text: string, secrets: readonly string[]): string {
-  let out = /[=:]/.test(text) ? text.replace(KEY_VALUE, `$1${REDACTED}`) : text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-  return out;
+  let scrub = scrubbers.get(secrets);
+  if (!scrub) scrubbers.set(secrets, (scrub = keylessRedactor.scrubber(secrets)));
+  return scrub(text);
 }
+
+/** One compiled scrubber per list of secrets (classification fills many values from one input). */
+const scrubbers = new WeakMap<readonly string[], (text: string) => string>();

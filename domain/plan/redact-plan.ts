@@ -1,10 +1,15 @@
+import { keylessRedactor, REDACTED, secretLeaves, type Redactor } from '../redaction';
+
 /**
- * Redaction of sensitive values in `tofu show -json` plan output, for anything that keeps or
- * prints the raw plan (evidence, logs, error messages).
+ * Redaction of `tofu show -json` plan output, for anything that keeps or prints the raw plan
+ * (evidence, logs, error messages): what Terraform/OpenTofu marks sensitive, and, by the rules of
+ * domain/redaction, every other secret in it (secret-named attributes, `{name, value}` pairs,
+ * credentials inside strings, a Secret's data). One replacement format for both: `[REDACTED]`,
+ * or `[REDACTED hmac:…]` with the installation's redactor.
  */
 
-/** What a sensitive value is replaced with. */
-export const REDACTED = '(sensitive value)';
+/** What a sensitive value is replaced with by the keyless redactor (domain/redaction's format). */
+export { REDACTED };
 
 type Obj = Record<string, unknown>;
 
@@ -17,14 +22,17 @@ function child(mask: unknown, key: string | number): unknown {
   return (mask as Record<string | number, unknown>)[key];
 }
 
-/** Replaces every part of `value` that `mask` (a `*_sensitive` / `sensitive_values` structure) marks `true`. */
-export function maskSensitive(value: unknown, mask: unknown): unknown {
-  if (mask === true) return value === null || value === undefined ? value : REDACTED;
+/**
+ * Replaces every part of `value` that `mask` (a `*_sensitive` / `sensitive_values` structure) marks
+ * `true`, as a whole (a sensitive map's keys go too).
+ */
+export function maskSensitive(value: unknown, mask: unknown, redactor: Redactor = keylessRedactor): unknown {
+  if (mask === true) return redactor.whole(value);
   if (typeof mask !== 'object' || mask === null) return value;
-  if (Array.isArray(value)) return value.map((v, i) => maskSensitive(v, child(mask, i)));
+  if (Array.isArray(value)) return value.map((v, i) => maskSensitive(v, child(mask, i), redactor));
   if (isObj(value)) {
     const out: Obj = {};
-    for (const k of Object.keys(value)) out[k] = maskSensitive(value[k], child(mask, k));
+    for (const k of Object.keys(value)) out[k] = maskSensitive(value[k], child(mask, k), redactor);
     return out;
   }
   return value;
@@ -36,62 +44,62 @@ function hasSensitivity(mask: unknown): boolean {
   return Object.values(mask as Obj).some(hasSensitivity);
 }
 
-function redactChange(change: unknown): unknown {
+function redactChange(change: unknown, r: Redactor): unknown {
   if (!isObj(change)) return change;
   const out: Obj = { ...change };
-  if ('before' in change) out.before = maskSensitive(change.before, change.before_sensitive);
-  if ('after' in change) out.after = maskSensitive(change.after, change.after_sensitive);
+  if ('before' in change) out.before = maskSensitive(change.before, change.before_sensitive, r);
+  if ('after' in change) out.after = maskSensitive(change.after, change.after_sensitive, r);
   // Generated import configuration is HCL text with the values inlined.
   if (
     typeof change.generated_config === 'string' &&
     (hasSensitivity(change.after_sensitive) || hasSensitivity(change.before_sensitive))
   ) {
-    out.generated_config = REDACTED;
+    out.generated_config = r.whole(change.generated_config);
   }
   return out;
 }
 
-function redactResourceChanges(list: unknown): unknown {
+function redactResourceChanges(list: unknown, r: Redactor): unknown {
   if (!Array.isArray(list)) return list;
-  return list.map((rc) => (isObj(rc) ? { ...rc, change: redactChange(rc.change) } : rc));
+  return list.map((rc) => (isObj(rc) ? { ...rc, change: redactChange(rc.change, r) } : rc));
 }
 
-function redactModule(mod: unknown): unknown {
+function redactModule(mod: unknown, r: Redactor): unknown {
   if (!isObj(mod)) return mod;
   const out: Obj = { ...mod };
   if (Array.isArray(mod.resources)) {
     out.resources = mod.resources.map((res) =>
-      isObj(res) ? { ...res, values: maskSensitive(res.values, res.sensitive_values) } : res,
+      isObj(res) ? { ...res, values: maskSensitive(res.values, res.sensitive_values, r) } : res,
     );
   }
-  if (Array.isArray(mod.child_modules)) out.child_modules = mod.child_modules.map(redactModule);
+  if (Array.isArray(mod.child_modules)) out.child_modules = mod.child_modules.map((m) => redactModule(m, r));
   return out;
 }
 
-function redactOutputs(outputs: unknown): unknown {
+function redactOutputs(outputs: unknown, r: Redactor): unknown {
   if (!isObj(outputs)) return outputs;
   const out: Obj = {};
   for (const [name, o] of Object.entries(outputs)) {
-    out[name] = isObj(o) && o.sensitive === true ? { ...o, value: maskSensitive(o.value, true) } : o;
+    out[name] = isObj(o) && o.sensitive === true ? { ...o, value: r.whole(o.value) } : o;
   }
   return out;
 }
 
-function redactValues(values: unknown): unknown {
+function redactValues(values: unknown, r: Redactor): unknown {
   if (!isObj(values)) return values;
   const out: Obj = { ...values };
-  if ('outputs' in values) out.outputs = redactOutputs(values.outputs);
-  if ('root_module' in values) out.root_module = redactModule(values.root_module);
+  if ('outputs' in values) out.outputs = redactOutputs(values.outputs, r);
+  if ('root_module' in values) out.root_module = redactModule(values.root_module, r);
   return out;
 }
 
-function redactExpression(expr: unknown): unknown {
+function redactExpression(expr: unknown, r: Redactor): unknown {
   if (!isObj(expr) || !('constant_value' in expr)) return expr;
-  return { ...expr, constant_value: maskSensitive(expr.constant_value, true) };
+  return { ...expr, constant_value: r.whole(expr.constant_value) };
 }
 
 /** Sensitive variable names of a configuration module, and the module redacted. */
-function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: string): unknown {
+function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: string, r: Redactor): unknown {
   if (!isObj(mod)) return mod;
   const out: Obj = { ...mod };
   if (isObj(mod.variables)) {
@@ -99,7 +107,7 @@ function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: st
     for (const [name, v] of Object.entries(mod.variables)) {
       if (isObj(v) && v.sensitive === true) {
         if (prefix === '') sensitiveVars.add(name);
-        vars[name] = 'default' in v ? { ...v, default: maskSensitive(v.default, true) } : v;
+        vars[name] = 'default' in v ? { ...v, default: r.whole(v.default) } : v;
       } else {
         vars[name] = v;
       }
@@ -110,7 +118,7 @@ function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: st
     const outs: Obj = {};
     for (const [name, o] of Object.entries(mod.outputs)) {
       outs[name] =
-        isObj(o) && o.sensitive === true ? { ...o, expression: redactExpression(o.expression) } : o;
+        isObj(o) && o.sensitive === true ? { ...o, expression: redactExpression(o.expression, r) } : o;
     }
     out.outputs = outs;
   }
@@ -122,7 +130,7 @@ function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: st
         continue;
       }
       const childVars = new Set<string>();
-      const child = redactConfigModule(call.module, childVars, `${prefix}module.${name}.`);
+      const child = redactConfigModule(call.module, childVars, `${prefix}module.${name}.`, r);
       // A value passed into a module's sensitive variable is as sensitive as the variable.
       const sensitiveInputs = isObj(call.module) && isObj(call.module.variables) ? call.module.variables : {};
       let expressions = call.expressions;
@@ -130,7 +138,7 @@ function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: st
         const ex: Obj = {};
         for (const [k, e] of Object.entries(expressions)) {
           const v = sensitiveInputs[k];
-          ex[k] = isObj(v) && v.sensitive === true ? redactExpression(e) : e;
+          ex[k] = isObj(v) && v.sensitive === true ? redactExpression(e, r) : e;
         }
         expressions = ex;
       }
@@ -141,114 +149,77 @@ function redactConfigModule(mod: unknown, sensitiveVars: Set<string>, prefix: st
   return out;
 }
 
+/** Resource entries (a `type` with `values` or a `change`): their values are judged with their type (a Secret's data). */
+function redactResources(node: unknown, r: Redactor, depth = 0): unknown {
+  if (depth > 64) return node;
+  if (Array.isArray(node)) return node.map((n) => redactResources(n, r, depth + 1));
+  if (!isObj(node)) return node;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(node)) out[k] = redactResources(v, r, depth + 1);
+  if (typeof node.type === 'string' && ('values' in node || isObj(node.change))) {
+    const resourceType = node.type;
+    if ('values' in node) out.values = r.value(out.values, { resourceType });
+    if (isObj(out.change)) {
+      const change: Obj = { ...out.change };
+      if ('before' in change) change.before = r.value(change.before, { resourceType });
+      if ('after' in change) change.after = r.value(change.after, { resourceType });
+      out.change = change;
+    }
+  }
+  return out;
+}
+
 /**
- * Returns a copy of a plan with every sensitive value replaced by {@link REDACTED}:
- * `before`/`after` under `before_sensitive`/`after_sensitive` (resource changes, drift, outputs),
- * `values` under `sensitive_values` (planned values, prior state, all modules), outputs marked
- * `sensitive`, variables declared `sensitive` (their value and default), values passed to a
- * module's sensitive variable, and generated import config that contains a sensitive value.
- * Unknown fields are copied unchanged. The input is not modified.
+ * Returns a copy of a plan with every secret replaced by the redactor's token (`[REDACTED]`
+ * without an installation key, `[REDACTED hmac:…]` with one). First what the plan marks
+ * sensitive, each as a whole: `before`/`after` under `before_sensitive`/`after_sensitive`
+ * (resource changes, drift, outputs), `values` under `sensitive_values` (planned values, prior
+ * state, all modules), outputs marked `sensitive`, variables declared `sensitive` (their value and
+ * default), values passed to a module's sensitive variable, and generated import config that
+ * contains a sensitive value. Then, by domain/redaction's rules, every other secret anywhere in the
+ * plan (secret-named attributes and variables, `{name, value}` pairs, credentials inside strings, a
+ * Secret's data). Unknown fields are kept; the input is not modified.
  */
-export function redactPlan(plan: unknown): unknown {
-  if (!isObj(plan)) return plan;
+export function redactPlan(plan: unknown, redactor: Redactor = keylessRedactor): unknown {
+  if (!isObj(plan)) return redactor.value(plan);
+  const r = redactor;
   const out: Obj = { ...plan };
   const sensitiveVars = new Set<string>();
   if ('configuration' in plan && isObj(plan.configuration)) {
     out.configuration = {
       ...plan.configuration,
-      root_module: redactConfigModule(plan.configuration.root_module, sensitiveVars, ''),
+      root_module: redactConfigModule(plan.configuration.root_module, sensitiveVars, '', r),
     };
   }
   if (isObj(plan.variables)) {
     const vars: Obj = {};
     for (const [name, v] of Object.entries(plan.variables)) {
-      vars[name] = sensitiveVars.has(name) && isObj(v) ? { ...v, value: maskSensitive(v.value, true) } : v;
+      vars[name] = sensitiveVars.has(name) && isObj(v) ? { ...v, value: r.whole(v.value) } : v;
     }
     out.variables = vars;
   }
-  if ('resource_changes' in plan) out.resource_changes = redactResourceChanges(plan.resource_changes);
-  if ('resource_drift' in plan) out.resource_drift = redactResourceChanges(plan.resource_drift);
+  if ('resource_changes' in plan) out.resource_changes = redactResourceChanges(plan.resource_changes, r);
+  if ('resource_drift' in plan) out.resource_drift = redactResourceChanges(plan.resource_drift, r);
   if (isObj(plan.output_changes)) {
     const oc: Obj = {};
-    for (const [name, c] of Object.entries(plan.output_changes)) oc[name] = redactChange(c);
+    for (const [name, c] of Object.entries(plan.output_changes)) oc[name] = redactChange(c, r);
     out.output_changes = oc;
   }
-  if ('planned_values' in plan) out.planned_values = redactValues(plan.planned_values);
+  if ('planned_values' in plan) out.planned_values = redactValues(plan.planned_values, r);
   if (isObj(plan.prior_state))
-    out.prior_state = { ...plan.prior_state, values: redactValues(plan.prior_state.values) };
-  return out;
-}
-
-function leaves(value: unknown, into: Set<string>): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'string') {
-    into.add(value);
-    return;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean') {
-    into.add(String(value));
-    return;
-  }
-  if (Array.isArray(value)) value.forEach((v) => leaves(v, into));
-  else if (isObj(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      into.add(k);
-      leaves(v, into);
-    }
-  }
-}
-
-function collectMasked(value: unknown, mask: unknown, into: Set<string>): void {
-  if (mask === true) {
-    leaves(value, into);
-    return;
-  }
-  if (typeof mask !== 'object' || mask === null || typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value)) value.forEach((v, i) => collectMasked(v, child(mask, i), into));
-  else for (const [k, v] of Object.entries(value as Obj)) collectMasked(v, child(mask, k), into);
+    out.prior_state = { ...plan.prior_state, values: redactValues(plan.prior_state.values, r) };
+  // What the plan does not mark: each resource's values with its type, then everything else.
+  return r.value(redactResources(out, r));
 }
 
 /**
- * Every sensitive leaf value of a plan as a string (and the keys of sensitive maps), so that
- * logs and error text can be scrubbed of them: the difference between a plan and
- * {@link redactPlan} of it. Booleans and numbers are included as their string form; callers
- * decide which are long enough to scrub.
+ * Every secret of a plan as a string (whole sensitive values, their leaves and the keys of
+ * sensitive maps, and the secrets domain/redaction finds), so that logs and error text can be
+ * scrubbed of them: exactly what {@link redactPlan} replaces. Booleans and numbers are included as
+ * their string form; callers decide which are long enough to scrub.
  */
-export function collectSensitiveValues(plan: unknown): string[] {
+export function collectSensitiveValues(plan: unknown, redactor: Redactor = keylessRedactor): string[] {
   const found = new Set<string>();
-  if (!isObj(plan)) return [];
-  const fromChanges = (list: unknown): void => {
-    if (!Array.isArray(list)) return;
-    for (const rc of list) {
-      if (!isObj(rc) || !isObj(rc.change)) continue;
-      collectMasked(rc.change.before, rc.change.before_sensitive, found);
-      collectMasked(rc.change.after, rc.change.after_sensitive, found);
-    }
-  };
-  fromChanges(plan.resource_changes);
-  fromChanges(plan.resource_drift);
-  if (isObj(plan.output_changes)) {
-    for (const c of Object.values(plan.output_changes)) {
-      if (!isObj(c)) continue;
-      collectMasked(c.before, c.before_sensitive, found);
-      collectMasked(c.after, c.after_sensitive, found);
-    }
-  }
-  // Whatever redactPlan removes elsewhere (values, outputs, variables, defaults) is sensitive too.
-  const redacted = redactPlan(plan);
-  diffLeaves(plan, redacted, found);
+  redactPlan(plan, redactor.tracking((secret) => secretLeaves(secret, found)));
   return Array.from(found);
-}
-
-function diffLeaves(original: unknown, redacted: unknown, into: Set<string>): void {
-  if (redacted === REDACTED && original !== REDACTED) {
-    leaves(original, into);
-    return;
-  }
-  if (original === redacted) return; // unchanged subtree (shared reference)
-  if (Array.isArray(original) && Array.isArray(redacted)) {
-    original.forEach((v, i) => diffLeaves(v, redacted[i], into));
-  } else if (isObj(original) && isObj(redacted)) {
-    for (const k of Object.keys(original)) diffLeaves(original[k], redacted[k], into);
-  }
 }

@@ -6,6 +6,7 @@ import { formatPlanSummary } from '../../../cli/commands/plan';
 import { normalizePlan } from '../../../domain/plan/normalize-plan';
 import { collectSensitiveValues, REDACTED, redactPlan } from '../../../domain/plan/redact-plan';
 import { createScrubber, SCRUBBED } from '../../../domain/plan/scrub';
+import { createRedactor } from '../../../domain/redaction';
 import { sharedFixture } from '../../support/shared-fixtures';
 
 const dir = path.dirname(
@@ -230,21 +231,83 @@ describe('property: sensitive values never appear in normalized or redacted outp
 });
 
 describe('createScrubber', () => {
+  const S = SCRUBBED;
   it.each([
-    ['a literal secret', ['s3cr3t-value'], 'token is s3cr3t-value here', 'token is *** here'],
-    ['an AWS access key id', [], 'key AKIAIOSFODNN7EXAMPLE denied', 'key *** denied'],
+    ['a literal secret', ['s3cr3t-value'], 'token is s3cr3t-value here', `token is ${S} here`],
+    ['an AWS access key id', [], 'key AKIAIOSFODNN7EXAMPLE denied', `key ${S} denied`],
     [
       'an AWS secret in key=value form',
       [],
       'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG',
-      'aws_secret_access_key = ***',
+      `aws_secret_access_key = ${S}`,
     ],
-    ['a bearer token', [], 'Authorization: Bearer abc.def.ghi-123', 'Authorization: Bearer ***'],
-    ['a GitHub token', [], 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', '***'],
+    ['a bearer token (the whole credential of the header)', [], 'Authorization: Bearer abc.def.ghi-123', `Authorization: ${S}`],
+    ['a bearer token in prose', [], 'sent Bearer abc.def.ghi-123 to it', `sent Bearer ${S} to it`],
+    ['a GitHub token', [], 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', S],
+    ['URL userinfo', [], 'dial postgres://app:pw@db:5432/app failed', `dial postgres://${S}@db:5432/app failed`],
     ['short values are left alone', ['ab'], 'ab cd', 'ab cd'],
-    ['the longer of overlapping secrets first', ['abcd', 'abcdefgh'], 'x abcdefgh y', 'x *** y'],
-    ['regex characters in secrets', ['a.b*c(d)'], 'v=a.b*c(d)!', 'v=***!'],
+    ['the longer of overlapping secrets first', ['abcd', 'abcdefgh'], 'x abcdefgh y', `x ${S} y`],
+    ['regex characters in secrets', ['a.b*c(d)'], 'v=a.b*c(d)!', `v=${S}!`],
+    ['already scrubbed text is left as it is', ['[REDACTED]'], `token=${S} Bearer ${S}`, `token=${S} Bearer ${S}`],
   ])('%s', (_name, secrets, input, expected) => {
     expect(createScrubber(secrets)(input)).toBe(expected);
+  });
+
+  it('with the installation redactor, a secret becomes its keyed fingerprint', () => {
+    const redactor = createRedactor({ key: new Uint8Array(32).fill(1) });
+    const out = createScrubber(['s3cr3t-value'], redactor)('a s3cr3t-value b s3cr3t-value');
+    expect(out).toMatch(/^a \[REDACTED hmac:[0-9a-f]{16}\] b \[REDACTED hmac:[0-9a-f]{16}\]$/);
+    const [first, second] = out.match(/hmac:[0-9a-f]{16}/g)!;
+    expect(first).toBe(second);
+  });
+});
+
+describe('redactPlan with the installation redactor', () => {
+  const key = new Uint8Array(32).fill(9);
+  const plan = (sensitive: string, unmarked: string) => ({
+    format_version: '1.2',
+    resource_changes: [
+      {
+        address: 'x_db.main',
+        type: 'x_db',
+        change: {
+          actions: ['update'],
+          before: { ami: 'ami-1', master_password: unmarked, secret: sensitive },
+          after: { ami: 'ami-2', master_password: unmarked, secret: sensitive },
+          before_sensitive: { secret: true },
+          after_sensitive: { secret: true },
+        },
+      },
+      {
+        address: 'kubernetes_secret.db',
+        type: 'kubernetes_secret',
+        change: { actions: ['create'], before: null, after: { data: { user: unmarked } }, after_sensitive: {} },
+      },
+    ],
+    configuration: {
+      provider_config: { aws: { name: 'aws', expressions: { secret_key: { constant_value: unmarked } } } },
+    },
+  });
+
+  it('marks sensitive values and unmarked secrets alike, as keyed fingerprints that compare equal for equal values', () => {
+    const redactor = createRedactor({ key });
+    const a = JSON.stringify(redactPlan(plan('SENSITIVE_1', 'UNMARKED_1'), redactor));
+    const b = JSON.stringify(redactPlan(plan('SENSITIVE_1', 'UNMARKED_2'), redactor));
+    for (const out of [a, b]) {
+      expect(out).not.toMatch(/SENSITIVE_|UNMARKED_/);
+      expect(out).toContain('ami-2'); // what is not secret stays
+    }
+    const fps = (s: string) => s.match(/\[REDACTED hmac:[0-9a-f]{16}\]/g)!;
+    expect(fps(a).length).toBe(fps(b).length);
+    // The sensitive value is the same in both plans, the unmarked one changed: some fingerprints
+    // are shared, some differ.
+    const shared = fps(a).filter((f) => fps(b).includes(f));
+    expect(shared.length).toBeGreaterThan(0);
+    expect(shared.length).toBeLessThan(fps(a).length);
+  });
+
+  it('collectSensitiveValues returns what redactPlan replaces, marked or not', () => {
+    const found = collectSensitiveValues(plan('SENSITIVE_1', 'UNMARKED_1'));
+    expect(found).toEqual(expect.arrayContaining(['SENSITIVE_1', 'UNMARKED_1']));
   });
 });

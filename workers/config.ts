@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../domain/errors';
+import { parseRedactionKey } from '../domain/redaction';
 import { DEFAULT_TASK_QUEUE } from './task-queues';
 
 const root = path.resolve(__dirname, '..');
@@ -27,6 +30,10 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_AWS_REGION: z.string().min(1).default('us-east-1'),
   DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
   DRIFTPLANE_CLOUDTRAIL: z.string().optional(),
+  DRIFTPLANE_REDACTION_KEY: z
+    .string()
+    .refine((v) => parseRedactionKey(v) !== undefined, 'expected hex or base64 of at least 16 random bytes (the value is not shown)')
+    .optional(),
 });
 
 /** Where the AWS detector finds CloudTrail logs: a folder, or `s3://bucket/prefix`. */
@@ -62,6 +69,15 @@ export interface Config {
   /** One JSON file per unit: last detection attempt, last success, last error (staleness). */
   detectionStatusDir: string;
   aws: AwsConfig;
+  /** Where the installation's redaction key is kept when DRIFTPLANE_REDACTION_KEY is unset: `$DRIFTPLANE_HOME/redaction.key`. */
+  redactionKeyFile: string;
+  /**
+   * The installation's redaction key (HMAC-SHA256 fingerprints of secrets, docs/redaction.md):
+   * DRIFTPLANE_REDACTION_KEY, else {@link redactionKeyFile}, created with 32 random bytes and
+   * mode 0600 on first use. A function, so that reading the config creates nothing and printing
+   * it shows no key.
+   */
+  redactionKey: () => Uint8Array;
 }
 
 function cloudTrailLocation(value: string): CloudTrailLocation {
@@ -78,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   const home = path.resolve(c.DRIFTPLANE_HOME);
+  const redactionKeyFile = path.join(home, 'redaction.key');
+  let redactionKey: Uint8Array | undefined;
   return {
     temporalAddress: c.TEMPORAL_ADDRESS,
     namespace: c.TEMPORAL_NAMESPACE,
@@ -93,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     verifyAttempts: c.DRIFTPLANE_VERIFY_ATTEMPTS,
     ...(c.DRIFTPLANE_WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(c.DRIFTPLANE_WORKFLOW_BUNDLE) } : {}),
     detectionStatusDir: path.resolve(c.DRIFTPLANE_DETECTION_DIR ?? path.join(home, 'detection')),
+    redactionKeyFile,
+    redactionKey: () => (redactionKey ??= c.DRIFTPLANE_REDACTION_KEY ? (parseRedactionKey(c.DRIFTPLANE_REDACTION_KEY) as Uint8Array) : readOrCreateRedactionKey(redactionKeyFile)),
     aws: {
       region: c.DRIFTPLANE_AWS_REGION,
       ...(c.DRIFTPLANE_AWS_ENDPOINT ? { endpoint: c.DRIFTPLANE_AWS_ENDPOINT } : {}),
@@ -100,4 +120,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(c.DRIFTPLANE_CLOUDTRAIL ? { cloudTrail: cloudTrailLocation(c.DRIFTPLANE_CLOUDTRAIL) } : {}),
     },
   };
+}
+
+/**
+ * Reads the installation's redaction key from `file`, creating it first if it does not exist: 32
+ * random bytes, hex, mode 0600, published atomically (a link of a complete temporary file), so two
+ * processes starting at once end up with the same key. A file that holds no key is an InputError
+ * naming the file; its content is never echoed.
+ */
+export function readOrCreateRedactionKey(file: string): Uint8Array {
+  const read = (): Uint8Array => {
+    const key = parseRedactionKey(readFileSync(file, 'utf8'));
+    if (!key) throw new InputError('not a redaction key (expected hex or base64 of at least 16 bytes; the content is not shown)', { file });
+    return key;
+  };
+  try {
+    return read();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(tmp, 0o600);
+    linkSync(tmp, file);
+  } catch (err) {
+    // Another process published its key first: everyone uses that one.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return read();
+  } finally {
+    unlinkSync(tmp);
+  }
+  return new Uint8Array(key);
 }

@@ -9,7 +9,9 @@ import { ConsoleNotifier, type Notifier } from '../activities/notify/console-not
 import { createAwsActivities } from '../activities/aws';
 import { createScanActivities } from '../activities/scan';
 import { DetectionStatusStore } from '../activities/scan/detection-status';
-import { awsInventoryDetector, localPlanesDetector, routeDetectors } from '../activities/scan/detectors';
+import { awsInventoryDetector, localPlanesDetector, redactingDetector, routeDetectors } from '../activities/scan/detectors';
+import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
+import { loadRegistry } from '../registry';
 import type { Config } from './config';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
@@ -41,22 +43,28 @@ export async function createDriftplaneWorker(
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const notifier = opts.notifier ?? new ConsoleNotifier();
-  const planes = new LocalPlanes(config.planesDir);
+  const redactor = await installationRedactor(config);
+  const planes = new LocalPlanes(config.planesDir, redactor);
   const aws = createAwsActivities({
     region: config.aws.region,
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
   });
   // Manifest units (a folder in the planes dir) go to local planes; registered AWS stacks to the inventory scan.
-  const detector = routeDetectors([
-    localPlanesDetector(planes),
-    awsInventoryDetector({
-      aws,
-      registryDir: config.registryDir,
-      ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}),
-      ...(config.aws.cloudTrail ? { cloudTrail: config.aws.cloudTrail } : {}),
-    }),
-  ]);
+  // Every detection is redacted on its way out, whichever detector made it (docs/redaction.md).
+  const detector = redactingDetector(
+    routeDetectors([
+      localPlanesDetector(planes),
+      awsInventoryDetector({
+        aws,
+        registryDir: config.registryDir,
+        redactor,
+        ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}),
+        ...(config.aws.cloudTrail ? { cloudTrail: config.aws.cloudTrail } : {}),
+      }),
+    ]),
+    redactor,
+  );
   const status = new DetectionStatusStore(config.detectionStatusDir);
   const activities = {
     ...createLifecycleActivities({
@@ -64,6 +72,7 @@ export async function createDriftplaneWorker(
       planes,
       detector,
       status,
+      redactor,
       policy: createRegistryPolicySource({ registryDir: config.registryDir, ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}) }),
       notifier,
       approvalTimeout: config.approvalTimeout,
@@ -91,4 +100,20 @@ export async function createDriftplaneWorker(
       if (!opts.connection) await nativeConnection.close();
     },
   };
+}
+
+/**
+ * The installation's redactor: its key (config.redactionKey) and the registry's RedactionPolicy
+ * patterns on top of the built-in rules. A registry that cannot be read stops the worker: its
+ * extra patterns would otherwise be silently missing from every detection.
+ */
+export async function installationRedactor(config: Config): Promise<Redactor> {
+  const loaded = await loadRegistry(config.registryDir);
+  if (!loaded.ok) {
+    const first = loaded.errors[0];
+    throw new Error(
+      `registry at ${config.registryDir} is invalid (${loaded.errors.length} problem(s)); its redaction patterns cannot be read; first: ${first?.file}:${first?.line ?? '?'} ${first?.message}`,
+    );
+  }
+  return createRedactor({ key: config.redactionKey(), ...redactionPatternsOf(loaded.registry) });
 }

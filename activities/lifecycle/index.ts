@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { toFindingRecord, type DriftObservation } from '../../domain/finding';
+import { keylessRedactor, type Redactor } from '../../domain/redaction';
 import type { LifecycleDecision, Outcome } from '../../domain/lifecycle';
 import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
 import type { EvidenceStore } from '../../evidence/evidence-store';
@@ -25,6 +26,8 @@ export interface LifecycleDeps {
   verifyInterval: string;
   verifyAttempts: number;
   clock?: () => Date;
+  /** Redacts the observation once more before it is written as evidence (default: `[REDACTED]`, no fingerprints). */
+  redactor?: Redactor;
 }
 
 interface Ids {
@@ -53,7 +56,9 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
     /** Records what was detected: the raw, redacted diff and its audit correlation. */
     async recordDetection(input: Ids & { observation: DriftObservation }): Promise<{ evidenceUri: string }> {
-      await record(input, 'detected', { observation: input.observation });
+      // Detectors redact at their boundary; evidence is written to last, so it is redacted again
+      // (a no-op on values already redacted) in case an observation came from elsewhere.
+      await record(input, 'detected', { observation: (deps.redactor ?? keylessRedactor).observation(input.observation) });
       return { evidenceUri: evidenceUri(input.findingId) };
     },
 

@@ -9,6 +9,7 @@ import type { NormalizedPlan } from '../../domain/plan/normalized-plan-schema';
 import { collectSensitiveValues, redactPlan } from '../../domain/plan/redact-plan';
 import type { Scrubber } from '../../domain/plan/scrub';
 import { createScrubber, secretEnvValues } from '../../domain/plan/scrub';
+import type { Redactor } from '../../domain/redaction';
 import type { GroupOutcome } from './process-group';
 import { runInProcessGroup } from './process-group';
 import { createWorkingCopy } from './working-copy';
@@ -120,6 +121,8 @@ export interface TofuActivityDeps {
   keepWorkingCopy?: boolean;
   /** Write each redacted plan JSON here and return its path. */
   artifactsDir?: string;
+  /** The installation's redactor (keyed fingerprints in artifacts and scrubbed text); default `[REDACTED]`. */
+  redactor?: Redactor;
 }
 
 /** Environment variables copied from the worker into {@link TofuActivityDeps.spawnEnv} by default. */
@@ -219,7 +222,7 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
     beat();
     const ticker = setInterval(beat, interval);
 
-    let scrub: Scrubber = createScrubber();
+    let scrub: Scrubber = createScrubber([], deps.redactor);
     const base = {
       unit: input.unit,
       mode: input.mode,
@@ -249,7 +252,7 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
       const credentials = deps.credentialsFor ? await deps.credentialsFor(input.unit) : {};
       const runEnv = { ...input.env, ...credentials };
       const env = { ...baseEnv, TF_IN_AUTOMATION: '1', TF_INPUT: '0', ...runEnv };
-      scrub = createScrubber(secretEnvValues(runEnv));
+      scrub = createScrubber(secretEnvValues(runEnv), deps.redactor);
       if (signal.aborted) throw cancelledError();
 
       const wc = await createWorkingCopy({
@@ -371,10 +374,10 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
           stderrExcerpt: excerpt(show),
         });
       }
-      const sensitive = collectSensitiveValues(json).filter(
+      const sensitive = collectSensitiveValues(json, deps.redactor).filter(
         (v) => v !== 'true' && v !== 'false' && v !== 'null',
       );
-      scrub = createScrubber([...secretEnvValues(runEnv), ...sensitive]);
+      scrub = createScrubber([...secretEnvValues(runEnv), ...sensitive], deps.redactor);
 
       state.phase = 'normalize';
       let normalized: NormalizedPlan;
@@ -395,7 +398,7 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
       if (deps.artifactsDir) {
         await mkdir(deps.artifactsDir, { recursive: true });
         planJsonPath = path.join(deps.artifactsDir, `${path.basename(wc.root)}.plan.redacted.json`);
-        await writeFile(planJsonPath, JSON.stringify(redactPlan(json)));
+        await writeFile(planJsonPath, JSON.stringify(redactPlan(json, deps.redactor)));
       }
       const artifacts = planJsonPath ? { planJsonPath } : {};
 

@@ -1,7 +1,8 @@
 // Benchmark of `plan normalize` on a generated ~100 MB plan (12,000 resources).
 //
 // Prints MB/s and peak memory, and two ratios measured in the same run on the same bytes:
-//   - normalize (read + JSON.parse + normalizePlan) vs JSON.parse alone (read + JSON.parse); target ≤ 1.5×;
+//   - normalize (read + JSON.parse + duplicate-key scan + normalizePlan, what `plan normalize` does)
+//     vs JSON.parse alone (read + JSON.parse); target ≤ 1.5×;
 //   - jq (/usr/bin/jq) running the equivalent filter vs normalize; target: normalize faster.
 // Timing alternates JSON.parse and normalize runs in one child process; peak memory (max RSS) comes
 // from one child per side, so that each peak is its own.
@@ -12,6 +13,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { normalizePlan } from '../domain/plan/normalize-plan';
+import { assertNoDuplicateKeys } from '../domain/plan/parse-plan-json';
 
 const JQ = '/usr/bin/jq';
 const REPEATS = 5;
@@ -214,6 +216,7 @@ def identity: test("^(aws_iam_|aws_ssoadmin_|google_.*_iam_|google_service_accou
 interface ChildReport {
   parseMs: number[];
   normalizeMs: number[];
+  scanMs: number[];
   walkMs: number[];
   maxRssMB: number;
   summary?: unknown;
@@ -231,24 +234,29 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
  * machine hits both sides of the ratio alike. `parse` / `normalize`: one run, for its peak RSS.
  */
 function child(mode: ChildMode, file: string): void {
-  const report: ChildReport = { parseMs: [], normalizeMs: [], walkMs: [], maxRssMB: 0 };
+  const report: ChildReport = { parseMs: [], normalizeMs: [], scanMs: [], walkMs: [], maxRssMB: 0 };
   const once = (normalize: boolean): void => {
     gc();
     const t0 = performance.now();
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const text = readFileSync(file, 'utf8');
+    const value = JSON.parse(text) as unknown;
     const t1 = performance.now();
     if (!normalize) {
       report.parseMs.push(t1 - t0);
       return;
     }
-    report.summary = normalizePlan(value).summary;
+    assertNoDuplicateKeys(text, value); // parsePlanJson minus the JSON.parse above
     const t2 = performance.now();
-    report.walkMs.push(t2 - t1);
-    report.normalizeMs.push(t2 - t0);
+    report.summary = normalizePlan(value).summary;
+    const t3 = performance.now();
+    report.scanMs.push(t2 - t1);
+    report.walkMs.push(t3 - t2);
+    report.normalizeMs.push(t3 - t0);
   };
   if (mode === 'timing') {
     once(true); // warm-up: JIT and page cache
     report.normalizeMs.length = 0;
+    report.scanMs.length = 0;
     report.walkMs.length = 0;
     for (let r = 0; r < REPEATS; r++) {
       once(r % 2 === 0);
@@ -314,6 +322,7 @@ function main(): void {
     const parseMs = best(timing.parseMs);
     const normMs = best(timing.normalizeMs);
     const walkMs = best(timing.walkMs);
+    const scanMs = best(timing.scanMs);
     const jqMs = median(jq.ms);
     const vsParse = normMs / parseMs;
     const vsJq = jqMs / normMs;
@@ -323,10 +332,11 @@ function main(): void {
     process.stdout.write(
       [
         `JSON.parse        ${f(parseMs)} ms  ${(mb / (parseMs / 1000)).toFixed(1).padStart(6)} MB/s  peak RSS ${parseMem.maxRssMB.toFixed(0)} MB`,
-        `plan normalize    ${f(normMs)} ms  ${(mb / (normMs / 1000)).toFixed(1).padStart(6)} MB/s  peak RSS ${normMem.maxRssMB.toFixed(0)} MB  (of which normalizePlan ${walkMs.toFixed(0)} ms)`,
+        `plan normalize    ${f(normMs)} ms  ${(mb / (normMs / 1000)).toFixed(1).padStart(6)} MB/s  peak RSS ${normMem.maxRssMB.toFixed(0)} MB  (of which duplicate-key scan ${scanMs.toFixed(0)} ms, normalizePlan ${walkMs.toFixed(0)} ms)`,
         `jq (same filter)  ${f(jqMs)} ms  ${(mb / (jqMs / 1000)).toFixed(1).padStart(6)} MB/s  peak RSS ${jq.maxRssMB?.toFixed(0) ?? '?'} MB`,
         `summary: ${JSON.stringify(timing.summary)}; jq agrees on the counts: ${same ? 'yes' : 'NO'}`,
         `ratio normalize / JSON.parse = ${vsParse.toFixed(2)}× (target ≤ 1.50×: ${vsParse <= 1.5 ? 'met' : 'MISSED'})`,
+        `ratio duplicate-key scan / JSON.parse = ${(scanMs / parseMs).toFixed(2)}× (one pass over the text)`,
         `ratio normalizePlan alone / JSON.parse = ${(walkMs / parseMs).toFixed(2)}× (the walk over the parsed plan)`,
         `ratio jq / normalize         = ${vsJq.toFixed(2)}× (target > 1×, normalize faster than jq: ${vsJq > 1 ? 'met' : 'MISSED'})`,
         `(node: best of ${REPEATS} alternating runs each in one process after a warm-up, medians ${median(timing.parseMs).toFixed(0)} / ${median(timing.normalizeMs).toFixed(0)} ms; jq: one run; peak RSS from one run per process; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs)`,

@@ -5,6 +5,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { InputError } from '../../domain/errors';
 import { normalizePlan } from '../../domain/plan/normalize-plan';
+import { assertNoDuplicateKeys } from '../../domain/plan/parse-plan-json';
 import type { NormalizedPlan } from '../../domain/plan/normalized-plan-schema';
 import { collectSensitiveValues, redactPlan } from '../../domain/plan/redact-plan';
 import type { Scrubber } from '../../domain/plan/scrub';
@@ -361,9 +362,10 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
           stderrExcerpt: excerpt(show),
         });
       }
+      const text = show.stdout.toString('utf8');
       let json: unknown;
       try {
-        json = JSON.parse(show.stdout.toString('utf8'));
+        json = JSON.parse(text);
       } catch {
         return finish({
           status: 'DETECTION_FAILED',
@@ -382,15 +384,21 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
       state.phase = 'normalize';
       let normalized: NormalizedPlan;
       try {
-        normalized = normalizePlan(json, { file: 'show -json' });
+        assertNoDuplicateKeys(text, json, 'show -json');
+        normalized = normalizePlan(json, { file: 'show -json', refreshOnly: input.mode === 'refresh-only' });
       } catch (err) {
-        if (!(err instanceof InputError)) throw err;
+        // Whatever normalization cannot read is a detection that failed, never a clean result and
+        // never a retry (the same bytes would fail the same way).
+        const why =
+          err instanceof InputError
+            ? `show -json output is not a plan this version understands: ${err.message}`
+            : `show -json output could not be normalized: ${err instanceof Error ? err.message : String(err)}`;
         return finish({
           status: 'DETECTION_FAILED',
           phase: 'normalize',
           planExitCode,
           planAttempts: state.attempt,
-          reason: scrub(`show -json output is not a plan this version understands: ${err.message}`),
+          reason: scrub(why),
         });
       }
 
@@ -403,16 +411,16 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
       const artifacts = planJsonPath ? { planJsonPath } : {};
 
       if (normalized.result === 'DETECTION_FAILED') {
+        // An errored or incomplete plan is the plan's own verdict; lost changes are the show output's.
+        const byPlan = normalized.errored || !normalized.changesMissing;
         return finish({
           status: 'DETECTION_FAILED',
-          phase: 'plan',
+          phase: byPlan ? 'plan' : 'normalize',
           planExitCode,
           planAttempts: state.attempt,
           plan: normalized,
-          reason: normalized.errored
-            ? 'the plan errored (errored: true): no result is not no drift'
-            : 'the plan is incomplete and found nothing: cannot tell',
-          stderrExcerpt: excerpt(plan),
+          reason: normalized.failureReason ?? 'the plan JSON says DETECTION_FAILED: cannot tell',
+          ...(byPlan ? { stderrExcerpt: excerpt(plan) } : {}),
           ...artifacts,
         });
       }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { InputError } from '../../domain/errors';
 import { normalizePlan } from '../../domain/plan/normalize-plan';
+import { parsePlanJson } from '../../domain/plan/parse-plan-json';
 import type { NormalizedPlan, ResourceChange, ResourceDrift } from '../../domain/plan/normalized-plan-schema';
 import { NormalizedPlanSchema } from '../../domain/plan/normalized-plan-schema';
 import { ExitCode } from '../exit-codes';
@@ -16,7 +17,10 @@ export function planExitCode(plan: NormalizedPlan): ExitCode {
   return ExitCode.failed;
 }
 
-/** Reads and parses a plan JSON file; a missing file or bad JSON is invalid input naming the file (and line). */
+/**
+ * Reads and parses a plan JSON file: a missing file, bad JSON or a key repeated in one object is
+ * invalid input naming the file (and line).
+ */
 export function readPlanFile(file: string): unknown {
   let text: string;
   try {
@@ -27,40 +31,7 @@ export function readPlanFile(file: string): unknown {
       file,
     });
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const loc: { file: string; line?: number; column?: number } = { file };
-    const pos = jsonErrorPosition(text, message);
-    if (pos !== undefined) {
-      const lines = text.slice(0, pos).split('\n');
-      loc.line = lines.length;
-      loc.column = (lines[lines.length - 1]?.length ?? 0) + 1;
-    }
-    throw new InputError(`not valid JSON (${jsonErrorReason(message)})`, loc);
-  }
-}
-
-// V8 either says "... in JSON at position N" or quotes ~10 characters either side of the error.
-const QUOTED = /^Unexpected token '([\s\S])', (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/;
-
-function jsonErrorPosition(text: string, message: string): number | undefined {
-  const at = /at position (\d+)/.exec(message);
-  if (at?.[1] !== undefined) return Number(at[1]);
-  if (/Unexpected end of JSON input/.test(message)) return text.length;
-  const q = QUOTED.exec(message);
-  if (!q || q[1] === undefined || q[3] === undefined) return undefined;
-  if (q[2] === undefined) return Math.max(0, q[3].indexOf(q[1]));
-  const start = text.indexOf(q[3]);
-  return start === -1 ? undefined : start + 10;
-}
-
-/** The reason without V8's quote of the input, which could carry a secret. */
-function jsonErrorReason(message: string): string {
-  const q = QUOTED.exec(message);
-  if (q) return `unexpected token '${q[1]}'`;
-  return message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/,?\s*".*$/s, '');
+  return parsePlanJson(text, file);
 }
 
 const symbol = (actions: readonly string[]): string => {
@@ -98,7 +69,7 @@ function line(e: ResourceDrift | ResourceChange): string {
 export function formatPlanSummary(plan: NormalizedPlan, file: string): string {
   const out: string[] = [];
   out.push(`${file}: ${plan.result} (plan format ${plan.formatVersion}, tool ${plan.toolVersion})`);
-  if (plan.errored) out.push('  the plan errored: the tool could not tell whether anything drifted');
+  if (plan.failureReason) out.push(`  could not tell: ${plan.failureReason}`);
   if (!plan.complete) out.push('  the plan is incomplete (deferred actions): the lists below may be partial');
   out.push(`drift, recorded!=actual: ${plan.summary.driftedResources}`);
   for (const d of plan.resourceDrift) out.push(line(d));
@@ -122,16 +93,30 @@ export function registerPlanCommands(program: Command): void {
     .command('normalize')
     .description(
       'Normalize `tofu show -json` / `terraform show -json` plan output into the shared contract.\n' +
-        'Exit codes: 0 no changes, 1 invalid input, 2 drift detected, 3 the plan errored (could not tell).',
+        'Exit codes: 0 no changes, 1 invalid input (not a plan, bad JSON, a repeated key), 2 drift detected,\n' +
+        '3 could not tell (the plan errored, or is incomplete and empty, or its changes are missing).',
     )
     .argument('<plan.json>', 'output of `tofu show -json <planfile>`')
     .option('--json', 'print the normalized plan as JSON')
+    .option(
+      '--refresh-only',
+      'the plan was made with -refresh-only: no resource_changes is expected, so it is not "could not tell"',
+    )
     .action(
-      runAction((file: string, opts: { json?: boolean }) => {
-        const normalized = normalizePlan(readPlanFile(file), { file });
+      runAction((file: string, opts: { json?: boolean; refreshOnly?: boolean }) => {
+        const normalized = normalizePlan(readPlanFile(file), {
+          file,
+          refreshOnly: opts.refreshOnly === true,
+        });
         process.stdout.write(
           opts.json ? `${JSON.stringify(normalized, null, 2)}\n` : formatPlanSummary(normalized, file),
         );
+        if (normalized.failureReason) {
+          const hint = normalized.changesMissing
+            ? '\nhint: if this is a refresh-only plan (tofu plan -refresh-only), pass --refresh-only'
+            : '';
+          process.stderr.write(`error: ${file}: could not tell: ${normalized.failureReason}${hint}\n`);
+        }
         return planExitCode(normalized);
       }),
     );

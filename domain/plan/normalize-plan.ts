@@ -1,6 +1,9 @@
 import { InputError } from '../errors';
 import { changedPaths, jsonEqual, truncateAtSensitive } from './changed-paths';
+import { missingChangesReason } from './hidden-changes';
 import { isIdentityResourceType } from './identity';
+import type { JsonObject as Obj } from './json-value';
+import { isJsonObject as isObj, typeName } from './json-value';
 import { toPointer } from '../json-pointer';
 import type {
   NormalizedPlan,
@@ -14,12 +17,12 @@ import type {
 export interface NormalizePlanOptions {
   /** Name of the file the plan came from, used in error messages. */
   file?: string;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  /**
+   * The plan was made with `-refresh-only`. Such a plan never has `resource_changes` and its
+   * `planned_values` hold no resources, so a `prior_state` that differs from them is expected.
+   * Otherwise (the default) that difference, with no `resource_changes`, is "could not tell".
+   */
+  refreshOnly?: boolean;
 }
 
 class Reader {
@@ -42,18 +45,33 @@ class Reader {
     return v;
   }
 
+  // The top-level lists, objects and flags below are left out when empty or false, never written
+  // as null: null is a wrong type like any other.
   optBool(o: Obj, key: string, field: string): boolean | undefined {
     const v = o[key];
-    if (v === undefined || v === null) return undefined;
+    if (v === undefined) return undefined;
     if (typeof v !== 'boolean') this.fail(`${field}/${key}`, `expected a boolean, got ${typeName(v)}`);
     return v;
   }
 
   optArray(o: Obj, key: string, field: string): unknown[] {
     const v = o[key];
-    if (v === undefined || v === null) return [];
+    if (v === undefined) return [];
     if (!Array.isArray(v)) this.fail(`${field}/${key}`, `expected an array, got ${typeName(v)}`);
     return v;
+  }
+
+  optObject(o: Obj, key: string, field: string): Obj | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (!isObj(v)) this.fail(`${field}/${key}`, `expected an object, got ${typeName(v)}`);
+    return v;
+  }
+
+  reqObject(o: Obj, key: string, field: string, why: string): Obj {
+    const v = o[key];
+    if (v === undefined) this.fail(`${field}/${key}`, `required object is missing (${why})`);
+    return this.optObject(o, key, field)!;
   }
 
   actions(change: Obj, field: string): string[] {
@@ -67,12 +85,6 @@ class Reader {
     }
     return v as string[];
   }
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 function isExactly(actions: readonly string[], only: string): boolean {
@@ -142,9 +154,8 @@ function relevantAttributes(r: Reader, plan: Obj): Map<string, string[]> {
 }
 
 function outputChanges(r: Reader, plan: Obj): OutputChange[] {
-  const raw = plan.output_changes;
-  if (raw === undefined || raw === null) return [];
-  if (!isObj(raw)) r.fail('/output_changes', `expected an object, got ${typeName(raw)}`);
+  const raw = r.optObject(plan, 'output_changes', '');
+  if (raw === undefined) return [];
   const out: OutputChange[] = [];
   for (const name of Object.keys(raw).sort()) {
     const field = `/output_changes/${name}`;
@@ -184,8 +195,14 @@ function parseFormatVersion(r: Reader, plan: Obj): string {
  * - `changedPaths` are JSON pointers (see {@link changedPaths}); no value ever reaches the output.
  * - `errored: true` makes the result `DETECTION_FAILED`, whatever the lists say; so does
  *   `complete: false` when the (partial) lists are empty. Output-only changes do not count as drift.
- * - Unknown fields and unknown `action_reason` values are tolerated; a missing or malformed field
- *   this function needs throws {@link InputError} naming it as a JSON pointer.
+ * - No `resource_changes` entries while `prior_state` or `planned_values` hold managed resources
+ *   is `DETECTION_FAILED` too (the changes were lost; see {@link missingChangesReason}), unless
+ *   `options.refreshOnly`. `failureReason` says why and what may be hidden.
+ * - A document that is not a plan is an {@link InputError}: no object, no `format_version` 1.x, no
+ *   `planned_values.root_module` object, a top-level list, object or flag of the wrong type
+ *   (`null` included), a malformed entry. The error names the field as a JSON pointer.
+ * - Unknown fields and unknown `action_reason` values are tolerated.
+ * - Duplicate keys are invisible here (the value is already parsed): parse with `parsePlanJson`.
  */
 export function normalizePlan(plan: unknown, options: NormalizePlanOptions = {}): NormalizedPlan {
   const r: Reader = new Reader(options.file);
@@ -194,6 +211,17 @@ export function normalizePlan(plan: unknown, options: NormalizePlanOptions = {})
   const toolVersion = r.optString(plan, 'terraform_version', '') ?? 'unknown';
   const errored = r.optBool(plan, 'errored', '') ?? false;
   const complete = r.optBool(plan, 'complete', '') ?? true;
+  // `tofu show -json` and `terraform show -json` always write planned_values (with its root_module)
+  // for a plan; without it, this is some other document (a state, a config, a fragment).
+  const why = 'tofu show -json of a plan always has it: is this a plan?';
+  const planned = r.reqObject(plan, 'planned_values', '', why);
+  const plannedRoot = r.reqObject(planned, 'root_module', '/planned_values', why);
+  r.optArray(plannedRoot, 'resources', '/planned_values/root_module');
+  r.optArray(plannedRoot, 'child_modules', '/planned_values/root_module');
+  const priorState = r.optObject(plan, 'prior_state', '');
+  const priorValues = priorState && r.optObject(priorState, 'values', '/prior_state');
+  if (priorValues) r.optObject(priorValues, 'root_module', '/prior_state/values');
+  const changeEntries = r.optArray(plan, 'resource_changes', '');
   const relevant = relevantAttributes(r, plan);
 
   const resourceDrift: ResourceDrift[] = [];
@@ -215,7 +243,7 @@ export function normalizePlan(plan: unknown, options: NormalizePlanOptions = {})
   });
 
   const resourceChanges: ResourceChange[] = [];
-  r.optArray(plan, 'resource_changes', '').forEach((raw, i) => {
+  changeEntries.forEach((raw, i) => {
     const field = `/resource_changes/${i}`;
     const e = readEntry(r, raw, field);
     const importing = e.change.importing;
@@ -248,12 +276,29 @@ export function normalizePlan(plan: unknown, options: NormalizePlanOptions = {})
     resourceChanges.push(c);
   });
 
+  // No change entries at all while the states hold managed resources: the changes were lost, and
+  // whatever drift the plan does list is not the whole story. Could not tell, like an errored plan.
+  const hidden =
+    changeEntries.length === 0 && !options.refreshOnly
+      ? missingChangesReason(plannedRoot, priorState, (field, message) => r.fail(field, message))
+      : undefined;
   const found = resourceDrift.length > 0 || resourceChanges.length > 0;
   let result: PlanResult;
-  if (errored) result = 'DETECTION_FAILED';
-  else if (found) result = 'DRIFT_DETECTED';
-  else if (!complete) result = 'DETECTION_FAILED';
-  else result = 'NO_CHANGES';
+  let failureReason: string | undefined;
+  if (errored) {
+    result = 'DETECTION_FAILED';
+    failureReason = 'the plan errored (errored: true): its lists are partial, and no result is not no drift';
+  } else if (hidden !== undefined) {
+    result = 'DETECTION_FAILED';
+    failureReason = hidden;
+  } else if (found) {
+    result = 'DRIFT_DETECTED';
+  } else if (!complete) {
+    result = 'DETECTION_FAILED';
+    failureReason = 'the plan is incomplete (complete: false) and found nothing: cannot tell';
+  } else {
+    result = 'NO_CHANGES';
+  }
 
   let destructiveChanges = 0;
   let identityChanges = 0;
@@ -268,6 +313,8 @@ export function normalizePlan(plan: unknown, options: NormalizePlanOptions = {})
     formatVersion,
     toolVersion,
     result,
+    ...(failureReason !== undefined ? { failureReason } : {}),
+    ...(hidden !== undefined ? { changesMissing: true as const } : {}),
     errored,
     complete,
     resourceDrift,

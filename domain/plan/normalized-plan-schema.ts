@@ -9,8 +9,9 @@ import { z } from 'zod';
 /**
  * - `NO_CHANGES`: the plan completed and neither `resource_drift` nor `resource_changes` changes anything.
  * - `DRIFT_DETECTED`: at least one drift or change entry.
- * - `DETECTION_FAILED`: the plan is `errored: true` (or incomplete with nothing found): we could
- *   not tell, which must never read as "no drift".
+ * - `DETECTION_FAILED`: the plan is `errored: true`, or incomplete with nothing found, or has no
+ *   `resource_changes` while its states hold managed resources: we could not tell, which
+ *   must never read as "no drift".
  */
 export const PlanResultSchema = z.enum(['NO_CHANGES', 'DRIFT_DETECTED', 'DETECTION_FAILED']);
 /** See {@link PlanResultSchema}. */
@@ -103,6 +104,18 @@ export const NormalizedPlanSchema = z.object({
   /** `terraform_version` of the plan; `"unknown"` when the plan does not say (e.g. equivalence-test output). */
   toolVersion: z.string(),
   result: PlanResultSchema,
+  /**
+   * Set when the result is DETECTION_FAILED, saying why: the plan errored, it is incomplete and
+   * found nothing, or it has no `resource_changes` while its states hold managed resources.
+   * Names fields and resource addresses, never a value.
+   */
+  failureReason: z.string().optional(),
+  /**
+   * The plan has no `resource_changes` while its prior state or planned values hold managed
+   * resources: its changes were lost (the result is DETECTION_FAILED). Never set for a plan
+   * normalized as refresh-only.
+   */
+  changesMissing: z.literal(true).optional(),
   /** `errored: true` in the plan. Always DETECTION_FAILED. */
   errored: z.boolean(),
   /** `complete: false` in the plan (deferred actions): the lists may be partial. */

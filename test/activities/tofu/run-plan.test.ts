@@ -26,6 +26,14 @@ let stack: string;
 let noChangesPlan: string;
 /** The sensitive-values fixture, marked errored, so its plan's stderr ends up in the result. */
 let erroredSensitivePlan: string;
+/** drift_simple without resource_changes: the update is lost, prior_state and planned_values differ. */
+let changesRemovedPlan: string;
+/** drift_refresh_only without its drift: a clean refresh-only plan (states differ by design). */
+let cleanRefreshOnlyPlan: string;
+/** drift_simple with "actions" written twice in its change (JSON.parse keeps the second). */
+let repeatedKeyPlan: string;
+/** Not a plan: a format version and nothing else. */
+let formatVersionOnly: string;
 
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'run-plan-test-'));
@@ -48,6 +56,25 @@ beforeAll(() => {
   const sensitive = JSON.parse(readFileSync(SENSITIVE, 'utf8')) as Record<string, unknown>;
   erroredSensitivePlan = path.join(tmp, 'errored-sensitive.json');
   writeFileSync(erroredSensitivePlan, JSON.stringify({ ...sensitive, errored: true }));
+
+  const derive = (name: string, content: string): string => {
+    const file = path.join(tmp, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  const { resource_changes: _changes, ...withoutChanges } = JSON.parse(
+    readFileSync(DRIFT_SIMPLE, 'utf8'),
+  ) as Record<string, unknown>;
+  changesRemovedPlan = derive('changes-removed.json', JSON.stringify(withoutChanges));
+  const { resource_drift: _drift, ...cleanRefresh } = JSON.parse(
+    readFileSync(DRIFT_REFRESH_ONLY, 'utf8'),
+  ) as Record<string, unknown>;
+  cleanRefreshOnlyPlan = derive('clean-refresh-only.json', JSON.stringify(cleanRefresh));
+  repeatedKeyPlan = derive(
+    'repeated-key.json',
+    readFileSync(DRIFT_SIMPLE, 'utf8').replace('"actions"', '"actions": ["delete", "create"], "actions"'),
+  );
+  formatVersionOnly = derive('format-version-only.json', '{"format_version":"1.2"}');
 });
 
 const startedPids: number[] = [];
@@ -140,7 +167,6 @@ function logText(logs: LogEntry[]): string {
     )
     .join('\n');
 }
-
 
 describe('runPlan against a fake tofu replaying recorded plans', () => {
   it('exit code 0 with an empty plan: NO_CHANGES, in an isolated working copy without .terraform', async () => {
@@ -282,6 +308,41 @@ describe('runPlan against a fake tofu replaying recorded plans', () => {
     expect(result.reason).toContain('/format_version');
   });
 
+  it('a normal plan whose resource_changes is gone while the states differ: DETECTION_FAILED, never clean', async () => {
+    const { result } = await runScenario({ plan: { exit: 0 }, show: { fixture: changesRemovedPlan } });
+    expect(result).toMatchObject({ status: 'DETECTION_FAILED', phase: 'normalize', planExitCode: 0 });
+    expect(result.plan).toMatchObject({ result: 'DETECTION_FAILED', changesMissing: true });
+    expect(result.reason).toMatch(/^resource_changes is missing, .*tfcoremock_simple_resource\.drift/);
+  });
+
+  it('a refresh-only plan is normalized as one: no resource_changes is no failure there', async () => {
+    const clean = await runScenario(
+      { plan: { exit: 0 }, show: { fixture: cleanRefreshOnlyPlan } },
+      { mode: 'refresh-only' },
+    );
+    expect(clean.result).toMatchObject({ status: 'NO_CHANGES', phase: 'done', exitCodeAgrees: true });
+    // The same output from a run that asked for a normal plan: its changes are missing.
+    const normal = await runScenario({ plan: { exit: 0 }, show: { fixture: cleanRefreshOnlyPlan } });
+    expect(normal.result).toMatchObject({ status: 'DETECTION_FAILED', phase: 'normalize' });
+  });
+
+  it.each<[string, () => string, RegExp]>([
+    [
+      'a key written twice',
+      () => repeatedKeyPlan,
+      /^show -json output is not a plan this version understands: show -json:\d+:\d+ field \/resource_changes\/0\/change\/actions: duplicate key "actions"/,
+    ],
+    ['a format version alone', () => formatVersionOnly, /field \/planned_values: required object is missing/],
+  ])(
+    'show output that is not a plan (%s): DETECTION_FAILED in phase normalize',
+    async (_name, file, reason) => {
+      const { result } = await runScenario({ plan: { exit: 0 }, show: { fixture: file() } });
+      expect(result).toMatchObject({ status: 'DETECTION_FAILED', phase: 'normalize', planExitCode: 0 });
+      expect(result.plan).toBeUndefined();
+      expect(result.reason).toMatch(reason);
+    },
+  );
+
   it('an errored plan with exit code 0: DETECTION_FAILED, sensitive values scrubbed, redacted artifact', async () => {
     const artifactsDir = path.join(tmp, 'artifacts');
     const { result, logs } = await runScenario(
@@ -412,6 +473,9 @@ describe('no failure scenario is ever NO_CHANGES', () => {
       { mode: 'refresh-only' },
     ],
     ['lock held', { plan: { lockFailures: 'always' } }, {}],
+    ['resource_changes removed, exit 0', { plan: { exit: 0 }, show: { fixture: '@changes-removed' } }, {}],
+    ['a repeated key, exit 0', { plan: { exit: 0 }, show: { fixture: '@repeated-key' } }, {}],
+    ['not a plan, exit 0', { plan: { exit: 0 }, show: { fixture: '@format-version-only' } }, {}],
   ])('%s', async (_name, scenario, input) => {
     const { result } = await runScenario(resolveRefs(scenario), input);
     expect(result.status).not.toBe('NO_CHANGES');
@@ -424,6 +488,14 @@ function noChangesPlanRef(): string {
   return '@no-changes';
 }
 function resolveRefs(s: FakeScenario): FakeScenario {
-  if (s.show?.fixture === '@no-changes') return { ...s, show: { ...s.show, fixture: noChangesPlan } };
+  const derived: Record<string, string> = {
+    '@no-changes': noChangesPlan,
+    '@changes-removed': changesRemovedPlan,
+    '@repeated-key': repeatedKeyPlan,
+    '@format-version-only': formatVersionOnly,
+  };
+  const fixture = s.show?.fixture;
+  if (fixture !== undefined && fixture in derived)
+    return { ...s, show: { ...s.show, fixture: derived[fixture]! } };
   return s;
 }

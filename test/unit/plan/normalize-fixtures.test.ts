@@ -33,6 +33,12 @@ interface Expected {
   outputs?: string[];
 }
 
+/** Made with -refresh-only: normalized as such (the JSON cannot say so itself). */
+const REFRESH_ONLY = [
+  'testing__equivalence-tests__outputs__drift_refresh_only__plan.json',
+  'testing__equivalence-tests__outputs__moved_with_refresh_only__plan.json',
+];
+
 const upd = ['update'];
 const create = ['create'];
 const replace = ['delete', 'create'];
@@ -299,7 +305,7 @@ describe('plan normalize on every shared plan fixture', () => {
   });
 
   it.each(Object.entries(EXPECTED))('%s', (name, exp) => {
-    const n = normalizePlan(load(name), { file: name });
+    const n = normalizePlan(load(name), { file: name, refreshOnly: REFRESH_ONLY.includes(name) });
     expect(NormalizedPlanSchema.safeParse(n).success).toBe(true);
     expect(n.result).toBe(exp.result);
     expect(n.formatVersion).toBe(exp.formatVersion);
@@ -335,6 +341,31 @@ describe('plan normalize on every shared plan fixture', () => {
     expect(n.outputChanges.map((o) => o.name)).toEqual(exp.outputs ?? []);
     expect(n.errored).toBe(exp.result === 'DETECTION_FAILED');
   });
+
+  it.each(REFRESH_ONLY)(
+    '%s normalized as a normal plan: no resource_changes while the states differ, could not tell',
+    (name) => {
+      const n = normalizePlan(load(name), { file: name });
+      expect(n.result).toBe('DETECTION_FAILED');
+      expect(n.changesMissing).toBe(true);
+      expect(n.failureReason).toMatch(/only in prior_state \(tfcoremock_simple_resource\.\w+\)/);
+    },
+  );
+
+  it.each(Object.keys(EXPECTED).filter((n) => !REFRESH_ONLY.includes(n)))(
+    '%s: with its resource_changes removed, could not tell (or unchanged if it had none)',
+    (name) => {
+      const plan = load(name) as Record<string, unknown>;
+      const { resource_changes: dropped, ...stripped } = plan;
+      const n = normalizePlan(stripped);
+      if (dropped === undefined) {
+        expect(n).toEqual(normalizePlan(plan));
+      } else {
+        expect(n.result).toBe('DETECTION_FAILED');
+        expect(n.changesMissing).toBe(true);
+      }
+    },
+  );
 
   it('lists every non-null leaf of a destroyed complex object, lists and sets of scalars as one path', () => {
     const n = normalizePlan(

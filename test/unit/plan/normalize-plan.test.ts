@@ -25,7 +25,13 @@ function rc(
 }
 
 function plan(extra: Record<string, unknown>): Record<string, unknown> {
-  return { format_version: '1.2', terraform_version: '1.8.3', errored: false, ...extra };
+  return {
+    format_version: '1.2',
+    terraform_version: '1.8.3',
+    planned_values: { root_module: {} },
+    errored: false,
+    ...extra,
+  };
 }
 
 const update = (before: unknown, after: unknown): Change => ({
@@ -261,7 +267,6 @@ describe('normalizePlan on documented shapes the shared fixtures lack', () => {
       'DRIFT_DETECTED',
     ],
     ['no lists at all', {}, 'NO_CHANGES'],
-    ['null lists', { resource_changes: null, resource_drift: null }, 'NO_CHANGES'],
   ])('result: %s → %s', (_name, extra, result) => {
     expect(normalizePlan(plan(extra)).result).toBe(result);
   });
@@ -292,6 +297,43 @@ describe('normalizePlan on documented shapes the shared fixtures lack', () => {
       '/resource_changes/0/change/actions/1',
     ],
     ['errored not boolean', plan({ errored: 'yes' }), '/errored'],
+    ['errored null', plan({ errored: null }), '/errored'],
+    ['complete null', plan({ complete: null }), '/complete'],
+    ['resource_changes null', plan({ resource_changes: null }), '/resource_changes'],
+    ['resource_drift null', plan({ resource_drift: null }), '/resource_drift'],
+    ['output_changes null', plan({ output_changes: null }), '/output_changes'],
+    ['output_changes an array', plan({ output_changes: [] }), '/output_changes'],
+    ['only a format_version', { format_version: '1.2' }, '/planned_values'],
+    ['planned_values null', plan({ planned_values: null }), '/planned_values'],
+    ['planned_values an array', plan({ planned_values: [] }), '/planned_values'],
+    ['planned_values without root_module', plan({ planned_values: {} }), '/planned_values/root_module'],
+    [
+      'planned resources not an array',
+      plan({ planned_values: { root_module: { resources: {} } } }),
+      '/planned_values/root_module/resources',
+    ],
+    [
+      'planned child_modules not an array',
+      plan({ planned_values: { root_module: { child_modules: 'x' } } }),
+      '/planned_values/root_module/child_modules',
+    ],
+    ['prior_state a string', plan({ prior_state: 'x' }), '/prior_state'],
+    ['prior_state values an array', plan({ prior_state: { values: [] } }), '/prior_state/values'],
+    [
+      'prior root_module null',
+      plan({ prior_state: { values: { root_module: null } } }),
+      '/prior_state/values/root_module',
+    ],
+    [
+      'a planned resource without address, read because resource_changes is missing',
+      plan({ planned_values: { root_module: { resources: [{ mode: 'managed', values: {} }] } } }),
+      '/planned_values/root_module/resources/0/address',
+    ],
+    [
+      'a prior child module that is not an object',
+      plan({ prior_state: { values: { root_module: { child_modules: [3] } } } }),
+      '/prior_state/values/root_module/child_modules/0',
+    ],
     [
       'bad relevant_attributes',
       plan({ relevant_attributes: [{ resource: 'a.b', attribute: 'x' }] }),
@@ -312,5 +354,161 @@ describe('normalizePlan on documented shapes the shared fixtures lack', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).location).toEqual({ file: 'plan.json', field });
     expect((err as InputError).message).toContain(`plan.json field ${field}:`);
+  });
+});
+
+describe('normalizePlan without resource_changes entries: the states must agree, or it could not tell', () => {
+  const res = (address: string, values: unknown, extra: Record<string, unknown> = {}) => ({
+    address,
+    mode: 'managed',
+    type: address.split('.')[0],
+    name: address.split('.')[1],
+    values,
+    ...extra,
+  });
+  const states = (prior: unknown[], planned: unknown[], extra: Record<string, unknown> = {}) =>
+    plan({
+      planned_values: { root_module: { resources: planned } },
+      prior_state: { format_version: '1.0', values: { root_module: { resources: prior } } },
+      ...extra,
+    });
+  const a = res('x_thing.a', { id: 'a', size: 1 });
+  const b = res('x_thing.b', { id: 'b' });
+  const drift = [rc('x_thing.a', 'x_thing', update({ size: 1 }, { size: 2 }))];
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    [
+      'a resource only in prior_state (a hidden delete)',
+      states([a, b], [a]),
+      ['1 only in prior_state (x_thing.b)'],
+    ],
+    [
+      'a resource only in planned_values (a hidden create)',
+      states([a], [a, b]),
+      ['1 only in planned_values (x_thing.b)'],
+    ],
+    [
+      'a hidden replace: delete and create of another address',
+      states([a], [b]),
+      ['only in prior_state (x_thing.a)', 'only in planned_values (x_thing.b)'],
+    ],
+    [
+      'other values (a hidden update)',
+      states([a], [res('x_thing.a', { id: 'a', size: 2 })]),
+      ['1 with other values (x_thing.a)'],
+    ],
+    [
+      'an explicitly empty resource_changes list counts as missing',
+      states([a, b], [a], { resource_changes: [] }),
+      ['only in prior_state (x_thing.b)'],
+    ],
+    [
+      'resources in child modules are compared too',
+      plan({
+        planned_values: { root_module: { child_modules: [{ address: 'module.m', resources: [] }] } },
+        prior_state: {
+          values: {
+            root_module: {
+              child_modules: [{ address: 'module.m', resources: [res('module.m.x_thing.c', {})] }],
+            },
+          },
+        },
+      }),
+      ['only in prior_state (module.m.x_thing.c)'],
+    ],
+    [
+      'a deposed object in prior_state is one more object to delete',
+      states([a, res('x_thing.a', { id: 'old' }, { deposed_key: '0001' })], [a]),
+      ['only in prior_state (x_thing.a (deposed 0001))'],
+    ],
+    [
+      'listed drift does not make up for lost changes',
+      states([a], [], { resource_drift: drift }),
+      ['x_thing.a'],
+    ],
+    [
+      'a long list is shortened',
+      states(
+        [1, 2, 3, 4, 5].map((i) => res(`x_thing.r${i}`, {})),
+        [],
+      ),
+      ['5 only in prior_state (x_thing.r1, x_thing.r2, x_thing.r3, … 2 more)'],
+    ],
+  ])('%s: DETECTION_FAILED', (_name, input, reasonParts) => {
+    const n = normalizePlan(input);
+    expect(n.result).toBe('DETECTION_FAILED');
+    expect(n.changesMissing).toBe(true);
+    expect(n.failureReason).toMatch(
+      /^resource_changes is missing, yet prior_state and planned_values differ/,
+    );
+    for (const part of reasonParts) expect(n.failureReason).toContain(part);
+  });
+
+  it('never puts a value in the reason', () => {
+    const n = normalizePlan(states([res('x_thing.a', { password: 'hunter2-secret' })], []));
+    expect(n.failureReason).not.toContain('hunter2');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    [
+      'the same resources and values (null equals missing)',
+      states([a, res('x_thing.n', { v: null })], [a, res('x_thing.n', {})]),
+    ],
+    ['listed drift, and the states agree', states([a], [a], { resource_drift: drift })],
+  ])(
+    '%s, yet no entry for a managed resource: a move or import may be hidden, DETECTION_FAILED',
+    (_name, input) => {
+      const n = normalizePlan(input);
+      expect(n.result).toBe('DETECTION_FAILED');
+      expect(n.changesMissing).toBe(true);
+      expect(n.failureReason).toMatch(/^resource_changes is missing, yet \d managed resources \(x_thing\.a/);
+      expect(n.failureReason).toContain('a move or an import may be hidden');
+    },
+  );
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['no prior state and nothing planned', plan({}), 'NO_CHANGES'],
+    [
+      'data sources only: they are read, not changed',
+      states([res('x_src.d', { id: 1 }, { mode: 'data' })], [res('x_src.d', { id: 1 }, { mode: 'data' })]),
+      'NO_CHANGES',
+    ],
+    [
+      'listed drift, and no managed resource in either state',
+      plan({ resource_drift: drift }),
+      'DRIFT_DETECTED',
+    ],
+  ])('%s: %s', (_name, input, result) => {
+    const n = normalizePlan(input);
+    expect(n.result).toBe(result);
+    expect(n.changesMissing).toBeUndefined();
+    expect(n.failureReason).toBeUndefined();
+  });
+
+  it('an errored plan says it errored, and still that its changes are missing', () => {
+    const n = normalizePlan(states([a], [], { errored: true }));
+    expect(n.result).toBe('DETECTION_FAILED');
+    expect(n.failureReason).toMatch(/errored: true/);
+    expect(n.changesMissing).toBe(true);
+  });
+
+  it('a refresh-only plan never has changes: its states may differ, its drift decides', () => {
+    expect(normalizePlan(states([a], []), { refreshOnly: true }).result).toBe('NO_CHANGES');
+    expect(normalizePlan(states([a], [], { resource_drift: drift }), { refreshOnly: true }).result).toBe(
+      'DRIFT_DETECTED',
+    );
+    // The same documents without the option: could not tell.
+    expect(normalizePlan(states([a], [])).result).toBe('DETECTION_FAILED');
+    expect(normalizePlan(states([a], [], { resource_drift: drift })).result).toBe('DETECTION_FAILED');
+  });
+
+  it('a present change list is trusted: the states are not compared', () => {
+    const n = normalizePlan(
+      states([a], [], {
+        resource_changes: [rc('x_thing.a', 'x_thing', { actions: ['delete'], before: {}, after: null })],
+      }),
+    );
+    expect(n.result).toBe('DRIFT_DETECTED');
+    expect(n.summary.destructiveChanges).toBe(1);
   });
 });

@@ -31,6 +31,7 @@ export type {
 export { matchRoute, type RouteMatch, type RouteAttributes } from '../domain/registry/match-route';
 export {
   resolveApprovers,
+  peopleOf,
   activeExceptionsFor,
   policiesFor,
   breakGlassRolesFor,

@@ -1,4 +1,5 @@
 import { defaultDetectionIntervalMs, parseFrequency, parseInstant } from './durations';
+import type { PersonIdentities } from '../identity';
 import type { Registry } from './model';
 import { pathCovers } from './paths';
 import {
@@ -238,4 +239,36 @@ export function activeExceptionsFor(
     }
     return true;
   });
+}
+
+/**
+ * Every person of the registry with every name they act under, one entry per e-mail (a person on
+ * two teams is merged). Audit actors are resolved against this, never against approvers only:
+ * the person who caused a drift is often not an approver of the unit.
+ */
+export function peopleOf(registry: Registry): PersonIdentities[] {
+  const out = new Map<string, PersonIdentities>();
+  const merge = (a: readonly string[] | undefined, b: readonly string[] | undefined) => [...new Set([...(a ?? []), ...(b ?? [])])];
+  for (const team of registry.teams.values()) {
+    for (const m of team.spec.members) {
+      const key = m.email.toLowerCase();
+      const prev = out.get(key);
+      const ids = m.identities ?? {};
+      const prevIds = prev?.identities ?? {};
+      out.set(key, {
+        email: m.email,
+        ...((m.name ?? prev?.name) !== undefined ? { name: m.name ?? prev?.name } : {}),
+        ...((m.slackUserId ?? prev?.slackUserId) !== undefined ? { slackUserId: m.slackUserId ?? prev?.slackUserId } : {}),
+        ...((m.githubLogin ?? prev?.githubLogin) !== undefined ? { githubLogin: m.githubLogin ?? prev?.githubLogin } : {}),
+        identities: {
+          iamUserNames: merge(prevIds.iamUserNames, ids.iamUserNames),
+          ssoPrincipals: merge(prevIds.ssoPrincipals, ids.ssoPrincipals),
+          roleSessionNames: merge(prevIds.roleSessionNames, ids.roleSessionNames),
+          kubernetesUsers: merge(prevIds.kubernetesUsers, ids.kubernetesUsers),
+          displayNames: merge(prevIds.displayNames, ids.displayNames),
+        },
+      });
+    }
+  }
+  return [...out.values()];
 }

@@ -203,6 +203,19 @@ export const TeamMemberSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'expected a GitHub login')
     .optional(),
+  /**
+   * Every other name this person acts under, as audit logs spell it: self-approval is judged on
+   * the person, so a change made as `maria.lopez` (IAM) is hers as much as one made by e-mail.
+   */
+  identities: z
+    .strictObject({
+      iamUserNames: z.array(z.string().trim().min(1)).optional(),
+      ssoPrincipals: z.array(z.string().trim().min(1)).optional(),
+      roleSessionNames: z.array(z.string().trim().min(1)).optional(),
+      kubernetesUsers: z.array(z.string().trim().min(1)).optional(),
+      displayNames: z.array(z.string().trim().min(1)).optional(),
+    })
+    .optional(),
 });
 /** A team member. */
 export type TeamMember = z.infer<typeof TeamMemberSchema>;

@@ -7,17 +7,17 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConsoleNotifier } from '../activities/notify/console-notifier';
 import { answerFinding } from '../cli/commands/lifecycle';
 import { seedDemoSandbox } from '../cli/demo-sandbox';
 import { locateTemporalCli } from '../cli/local-tools';
-import { approvalSignal, type LifecycleState } from '../workflows/messages';
+import { approvalSignal, detected, type LifecycleState } from '../workflows/messages';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import { createDriftplaneWorker } from '../workers/create-worker';
-import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-harness';
+import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-helpers';
 
 const outDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
 
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
 
   const save = (name: string, workflowId: string, runId: string) => {
-    const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--run-id', runId, '--output', 'json'], { encoding: 'utf8' });
+    const json = execFileSync(cli, ['workflow', 'show', '--address', env.address, '--workflow-id', workflowId, '--run-id', runId, '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
     writeFileSync(path.join(outDir, `${name}.json`), json);
     process.stderr.write(`recorded ${name} (${workflowId})\n`);
   };
@@ -93,6 +93,41 @@ async function main(): Promise<void> {
     save('staleness-sweep', sweepId, sweep.firstExecutionRunId);
   });
   await w.close();
+
+  // Long waits: a quorum of two, and a lifecycle that continues as new after thousands of detections.
+  const patient = await testConfig(env.address, { DRIFTPLANE_APPROVAL_TIMEOUT: '1h' });
+  const w2 = await createDriftplaneWorker(patient, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
+  const scanAs = async (actor: { id: string; type: 'human' }) => {
+    await seedDemoSandbox(patient.planesDir, new Date());
+    const audit = path.join(patient.planesDir, 'checkout-web-prod', 'audit.jsonl');
+    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => ({ ...(JSON.parse(l) as object), actor }));
+    writeFileSync(audit, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const workflowId = `scan:checkout-web-prod:${Date.now()}`;
+    const r = (await env.client.workflow.execute('unitScan', { workflowId, taskQueue: patient.taskQueue, args: [{ unit: 'checkout-web-prod' }] })) as UnitScanResult;
+    if (r.status !== 'drift') throw new Error('no drift in checkout-web-prod');
+    await waitForState(env.client, r.findings[0]!.workflowId, awaitingApproval);
+    return r.findings[0]!;
+  };
+  await w2.worker.runUntil(async () => {
+    // A human actor the registry does not know: two distinct approvers are needed.
+    const quorum = await scanAs({ id: 'jdoe@contractor.example', type: 'human' });
+    await answerFinding(env.client, quorum.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' });
+    await answerFinding(env.client, quorum.findingId, 'approve', { approver: 'priya.nair@acme.example', reason: 'agreed' });
+    await finish(quorum.workflowId);
+    save('lifecycle-quorum-unresolved-actor', quorum.workflowId, quorum.runId);
+
+    // Thousands of detections: the first run continues as new with its state; the last run closes.
+    const long = await scanAs({ id: 'dave.kim@acme.example', type: 'human' });
+    const h = env.client.workflow.getHandle(long.workflowId);
+    for (let i = 0; i < 2_100; i++) await h.signal(detected, { detectedAt: new Date().toISOString(), detector: 'local-planes' });
+    const continued = await waitForState(env.client, long.workflowId, (s) => (s.runs ?? 0) > 0 && s.detections >= 2_101, 120_000);
+    if (!continued.runs) throw new Error('the lifecycle did not continue as new');
+    await answerFinding(env.client, long.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' });
+    await finish(long.workflowId);
+    save('lifecycle-continued-first-run', long.workflowId, long.runId);
+    save('lifecycle-continued-last-run', long.workflowId, (await h.describe()).runId);
+  });
+  await w2.close();
   await env.teardown();
 }
 

@@ -24,6 +24,7 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_MAX_ESCALATIONS: z.coerce.number().int().min(0).max(10).default(2),
   DRIFTPLANE_VERIFY_INTERVAL: Duration.default('5m'),
   DRIFTPLANE_VERIFY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  DRIFTPLANE_MAX_REASON_BYTES: z.coerce.number().int().min(64).max(16_384).default(2048),
   DRIFTPLANE_WORKFLOW_BUNDLE: z.string().optional(),
   DRIFTPLANE_DETECTION_DIR: z.string().optional(),
   DRIFTPLANE_AWS_ENDPOINT: z.url().optional(),
@@ -65,6 +66,8 @@ export interface Config {
   maxEscalations: number;
   verifyInterval: string;
   verifyAttempts: number;
+  /** UTF-8 bytes an approval's reason may take. */
+  maxReasonBytes: number;
   workflowBundle?: string;
   /** One JSON file per unit: last detection attempt, last success, last error (staleness). */
   detectionStatusDir: string;
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxEscalations: c.DRIFTPLANE_MAX_ESCALATIONS,
     verifyInterval: c.DRIFTPLANE_VERIFY_INTERVAL,
     verifyAttempts: c.DRIFTPLANE_VERIFY_ATTEMPTS,
+    maxReasonBytes: c.DRIFTPLANE_MAX_REASON_BYTES,
     ...(c.DRIFTPLANE_WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(c.DRIFTPLANE_WORKFLOW_BUNDLE) } : {}),
     detectionStatusDir: path.resolve(c.DRIFTPLANE_DETECTION_DIR ?? path.join(home, 'detection')),
     redactionKeyFile,

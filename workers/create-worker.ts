@@ -13,6 +13,7 @@ import { awsInventoryDetector, localPlanesDetector, redactingDetector, routeDete
 import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
 import { loadRegistry } from '../registry';
 import type { Config } from './config';
+import { heartbeatInterceptor } from './heartbeat-interceptor';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
 export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
@@ -79,6 +80,7 @@ export async function createDriftplaneWorker(
       maxEscalations: config.maxEscalations,
       verifyInterval: config.verifyInterval,
       verifyAttempts: config.verifyAttempts,
+      maxReasonBytes: config.maxReasonBytes,
     }),
     ...createScanActivities({ planes, detector, status, registryDir: config.registryDir, client, taskQueue: config.taskQueue }),
     ...aws,
@@ -89,6 +91,7 @@ export async function createDriftplaneWorker(
     taskQueue: config.taskQueue,
     ...(opts.source ?? workflowSourceFor(config)),
     activities,
+    interceptors: { activity: [heartbeatInterceptor] },
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   return {

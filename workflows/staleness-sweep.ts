@@ -9,6 +9,8 @@ import { staleObservation } from '../domain/finding';
 
 const acts = proxyActivities<ScanActivities>({
   startToCloseTimeout: '5 minutes',
+  // The worker's heartbeat interceptor pulses while an activity runs: a killed worker is noticed in seconds.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 

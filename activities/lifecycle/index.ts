@@ -25,6 +25,8 @@ export interface LifecycleDeps {
   maxEscalations: number;
   verifyInterval: string;
   verifyAttempts: number;
+  /** UTF-8 bytes an approval's reason may take (default 2048). */
+  maxReasonBytes?: number;
   clock?: () => Date;
   /** Redacts the observation once more before it is written as evidence (default: `[REDACTED]`, no fingerprints). */
   redactor?: Redactor;
@@ -82,6 +84,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         maxEscalations: deps.maxEscalations,
         verifyInterval: deps.verifyInterval,
         verifyAttempts: deps.verifyAttempts,
+        maxReasonBytes: deps.maxReasonBytes ?? 2048,
       };
       const incident = raisesIncident(route, input.decision);
       await record(input, 'routed', { route, incident });

@@ -1,9 +1,11 @@
 import { classify } from '../../domain/classify';
 import type { ClassifyInput } from '../../domain/classify/input';
 import type { DriftObservation } from '../../domain/finding';
+import { resolveActor, type PersonIdentities } from '../../domain/identity';
+import type { ResolvedActor } from '../../workflows/messages';
 import type { ApproverIdentity, LifecycleDecision } from '../../domain/lifecycle';
 import { loadDecisionTable } from '../../registry/decision-table';
-import { activeExceptionsFor, loadRegistry, matchRoute, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
+import { activeExceptionsFor, loadRegistry, matchRoute, peopleOf, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
 
 const PERMANENT = '9999-12-31T23:59:59Z';
 
@@ -13,6 +15,41 @@ export interface Routing {
   notify: string[];
   createIncident: boolean;
   routeName?: string;
+  /** Distinct approvals needed before a reconciliation runs. */
+  requiredApprovals: number;
+  /** Why more approvals than usual are needed. */
+  approvalNotes: string[];
+  /** The drift's actor, resolved to a person of the registry when the registry knows the name. */
+  actor?: ResolvedActor;
+}
+
+/** Actor types that stand for a person: if such an actor cannot be resolved, one more approver is needed. */
+const HUMAN_ACTOR_TYPES = ['human', 'break-glass'];
+
+/**
+ * Resolves the drift's audit actor to a person. A human actor the registry cannot name is
+ * recorded as such, and the approval then needs one more distinct approver than policy asks
+ * for: the person who made the change might be among the approvers under a name we do not know.
+ */
+export function resolveDriftActor(
+  o: DriftObservation,
+  people: readonly PersonIdentities[],
+  baseApprovals: number,
+): { actor?: ResolvedActor; requiredApprovals: number; approvalNotes: string[] } {
+  const audit = o.auditCorrelation?.actor;
+  if (!audit) return { requiredApprovals: baseApprovals, approvalNotes: [] };
+  const r = resolveActor(audit.id, people);
+  const actor: ResolvedActor = r.resolved
+    ? { id: audit.id, type: audit.type, person: r.person, matched: r.matched }
+    : { id: audit.id, type: audit.type, unresolved: r.why };
+  if (!r.resolved && HUMAN_ACTOR_TYPES.includes(audit.type)) {
+    return {
+      actor,
+      requiredApprovals: baseApprovals + 1,
+      approvalNotes: [`the ${audit.type} actor who made the change is not a person of the registry (${r.why}): one more distinct approver is required`],
+    };
+  }
+  return { actor, requiredApprovals: baseApprovals, approvalNotes: [] };
 }
 
 /** The policy the lifecycle asks: how to classify a finding and where to route it. */
@@ -157,6 +194,7 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
       });
       return {
         approvers,
+        ...resolveDriftActor(o, peopleOf(registry), 1),
         notify: match ? match.notify.map((t) => targetName(t, unit.spec.owner)) : [`team:${unit.spec.owner}`],
         createIncident: match?.createIncident ?? false,
         ...(match ? { routeName: `${match.policy}#${match.index}` } : {}),

@@ -5,7 +5,7 @@ import { InputError, ToolError } from '../../domain/errors';
 import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
 import { parseDuration } from '../../domain/registry/durations';
 import { escaped, visible } from '../../domain/terminal-text';
-import { state, type LifecycleState } from '../../workflows/messages';
+import { state, TIMELINE_HEAD, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
 import { answerFinding } from '../answer-finding';
@@ -147,6 +147,8 @@ export function renderLifecycle(s: LifecycleState, status: string): string {
   ];
   const audit = o.auditCorrelation;
   if (audit) lines.push(escaped`actor       ${audit.actor.id} (${audit.actor.type}) via ${audit.source} at ${audit.eventTime}`);
+  const who = s.route?.actor;
+  if (who) lines.push(who.person ? escaped`  person    ${who.person} (matched ${who.matched ?? who.id})` : escaped`  person    unresolved: ${who.unresolved ?? 'unknown'}`);
   if (s.decision) {
     const d = s.decision;
     const autoHeal = d.autoHealAllowed ? 'allowed' : `refused${d.autoHealRefusedBy ? ` by ${d.autoHealRefusedBy}` : ''}`;
@@ -154,11 +156,23 @@ export function renderLifecycle(s: LifecycleState, status: string): string {
     for (const r of d.reasons) lines.push(escaped`  rule      ${r.ruleId}: ${r.why}`);
   }
   if (s.route) lines.push(escaped`approvers   ${s.route.approvers.map((a) => a.email).join(', ') || '(none)'}`, escaped`notified    ${s.route.notify.join(', ') || '(nobody)'}`);
+  const need = s.route?.requiredApprovals ?? 1;
+  if (need > 1 || (s.approvals?.length ?? 0) > 1) {
+    lines.push(escaped`approvals   ${s.approvals?.length ?? 0} of ${need}${s.route?.approvalNotes?.length ? ` (${s.route.approvalNotes.join('; ')})` : ''}`);
+    for (const a of s.approvals ?? []) lines.push(escaped`  approved  ${a.approver} (${a.via}) at ${a.at}: ${a.reason}`);
+  }
   if (s.answer) lines.push(escaped`answer      ${s.answer.answer} by ${s.answer.approver} (${s.answer.via}): ${s.answer.reason}`);
+  if (s.ignoredSignals?.count)
+    lines.push(escaped`ignored     ${s.ignoredSignals.count} invalid signal(s): ${Object.entries(s.ignoredSignals.byReason).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
+  if (s.runs) lines.push(escaped`runs        continued as new ${s.runs} time(s) (long history); the state was carried`);
   if (s.escalations) lines.push(escaped`escalations ${s.escalations}`);
   if (s.evidenceUri) lines.push(escaped`evidence    ${s.evidenceUri}`);
   lines.push('timeline');
-  for (const t of s.timeline) lines.push(escaped`  ${t.at}  ${t.stage.padEnd(9)} ${t.event}${t.detail ? `: ${t.detail}` : ''}`);
+  s.timeline.forEach((t, i) => {
+    // The lifecycle keeps the first and the last entries; say where the middle was dropped.
+    if (s.timelineDropped && i === TIMELINE_HEAD) lines.push(escaped`  … ${s.timelineDropped} entries dropped from the middle …`);
+    lines.push(escaped`  ${t.at}  ${t.stage.padEnd(9)} ${t.event}${t.detail ? `: ${t.detail}` : ''}`);
+  });
   return `${lines.join('\n')}\n`;
 }
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quietTemporalLogs, workflowBundle } from '../support/lifecycle-harness';
+import { BOUNDED_LIFECYCLE_PATCH } from '../../workflows/drift-lifecycle';
 
 // Histories recorded from real runs (`npm run record-histories`). Every change to workflow code
 // must still replay them; a change of shape goes behind patched().
@@ -22,6 +23,25 @@ describe('replay of recorded histories', () => {
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining(['lifecycle-approved-revert', 'lifecycle-auto-heal', 'lifecycle-expired', 'lifecycle-rejected', 'lifecycle-signal-approval', 'unit-scan-drift', 'unit-scan-detection-failed', 'lifecycle-detection-stale', 'staleness-sweep']),
     );
+    // Recorded before the bounded-state patch: they must replay on its old branches for as long as such runs may exist.
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining(['lifecycle-approved-revert-before-bounded', 'lifecycle-signal-approval-before-bounded', 'lifecycle-expired-before-bounded', 'lifecycle-auto-heal-before-bounded']),
+    );
+    // Since the patch: a quorum of two, and a lifecycle that continued as new.
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining(['lifecycle-quorum-unresolved-actor', 'lifecycle-continued-first-run', 'lifecycle-continued-last-run']),
+    );
+  });
+
+  it('tells the two shapes apart: old histories lack the bounded-state patch marker, new ones carry it', () => {
+    // Patch markers carry the patch id in their details payloads (base64 in the exported JSON).
+    const hasPatch = (name: string) =>
+      (histories.find((h) => h.name === name)!.history.events as { markerRecordedEventAttributes?: { details?: Record<string, { payloads?: { data?: string }[] }> } }[]).some((e) =>
+        Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((d) => d.payloads?.some((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8').includes(BOUNDED_LIFECYCLE_PATCH))),
+      );
+    expect(hasPatch('lifecycle-approved-revert-before-bounded')).toBe(false);
+    expect(hasPatch('lifecycle-approved-revert')).toBe(true);
+    expect(hasPatch('lifecycle-quorum-unresolved-actor')).toBe(true);
   });
 
   it.each(histories.map((h) => [h.name, h.history] as const))('replays %s deterministically', async (_name, history) => {

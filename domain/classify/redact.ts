@@ -29,16 +29,18 @@ export function secretValuesOf(input: ClassifyInput): string[] {
     all(input.change.before, found);
     all(input.change.after, found);
   } else {
-    found.push(...keylessRedactor.collect(input.change.before, { resourceType: type }));
-    found.push(...keylessRedactor.collect(input.change.after, { resourceType: type }));
+    // Credential shapes inside strings need no collecting: redactText applies those rules to the text itself.
+    found.push(...keylessRedactor.collect(input.change.before, { resourceType: type }, { text: false }));
+    found.push(...keylessRedactor.collect(input.change.after, { resourceType: type }, { text: false }));
   }
-  found.push(...keylessRedactor.collect(input.liveObject, { resourceType: type }));
+  found.push(...keylessRedactor.collect(input.liveObject, { resourceType: type }, { text: false }));
   // Longest first, so a secret containing another is replaced whole.
   return [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 }
 
 /** Masks credential shapes (`password=…`, tokens, URL userinfo) and any of the given secret values in a text. */
 export function redactText(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return keylessRedactor.text(text);
   let scrub = scrubbers.get(secrets);
   if (!scrub) scrubbers.set(secrets, (scrub = keylessRedactor.scrubber(secrets)));
   return scrub(text);

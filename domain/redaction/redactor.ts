@@ -62,8 +62,12 @@ export interface Redactor {
   fieldChange(change: FieldChange, resourceType?: string): FieldChange;
   /** A whole observation: every diff entry and the detector's error text. Paths and changedFields stay. */
   observation(o: DriftObservation): DriftObservation;
-  /** The secrets a value holds, as strings (whole values and the credential parts of strings), for scrubbing text. */
-  collect(value: unknown, ctx?: RedactionContext): string[];
+  /**
+   * The secrets a value holds, as strings (whole values and the credential parts of strings), for
+   * scrubbing text. `text: false` collects only what the structure makes secret (keys, pairs, a
+   * Secret's data), for a caller whose text scrubbing applies the string rules anyway.
+   */
+  collect(value: unknown, ctx?: RedactionContext, options?: { text?: boolean }): string[];
   /** The same redactor, calling `onSecret` with every secret it replaces (to collect what to scrub from logs). */
   tracking(onSecret: (secret: unknown) => void): Redactor;
   /** True when a key names a secret (built-in rules plus configured key patterns). */
@@ -75,6 +79,12 @@ type Level = 'none' | 'key' | 'all';
 
 /** Splits a text around the redaction tokens already in it (odd indexes are tokens). */
 const TOKEN_SPLIT = new RegExp(`(${REDACTION_TOKEN_SOURCE})`);
+
+/** Every key isSecretDataKey can accept contains one of these. */
+const DATA_KEY_HINT = /data|Data|value|secret/;
+
+/** Keys whose judgement a redactor remembers. */
+const KEY_CACHE_SIZE = 10_000;
 
 const DOMAIN_SEPARATOR = 'driftplane-redaction-v1\n';
 const MAX_DEPTH = 100;
@@ -138,7 +148,17 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const extraKeys = compile(options.keyPatterns, 'i', 'keyPatterns');
   const extraValues = compile(options.valuePatterns, 'g', 'valuePatterns');
   const rules: readonly TextRule[] = [...DEFAULT_TEXT_RULES, ...patternRules(extraValues)];
-  const isSecretKey = (k: string): boolean => isBuiltInSecretKey(k, extraKeys);
+  // Judging a key splits it into words: remembered per key (manifests repeat the same few keys).
+  const judged = new Map<string, { secret: boolean; metadata: boolean }>();
+  const judge = (k: string): { secret: boolean; metadata: boolean } => {
+    let j = judged.get(k);
+    if (!j) {
+      j = { secret: isBuiltInSecretKey(k, extraKeys), metadata: isMetadataKey(k) };
+      if (judged.size < KEY_CACHE_SIZE) judged.set(k, j);
+    }
+    return j;
+  };
+  const isSecretKey = (k: string): boolean => judge(k).secret;
 
   const fingerprint = (value: unknown): string => {
     if (!key) return REDACTED;
@@ -148,9 +168,11 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const levelAfter = (level: Level, k: string, depth: number, resourceType: string | undefined): Level => {
     if (level === 'all') return 'all';
-    if (depth === 0 && isSecretDataKey(k, resourceType)) return 'all';
-    if (isSecretKey(k)) return 'key';
-    if (level === 'key' && isMetadataKey(k)) return 'none';
+    // Only a resource's own top-level keys can be its data (a cheap test first: most keys are not).
+    if (depth === 0 && DATA_KEY_HINT.test(k) && isSecretDataKey(k, resourceType)) return 'all';
+    const j = judge(k);
+    if (j.secret) return 'key';
+    if (level === 'key' && j.metadata) return 'none';
     return level;
   };
 
@@ -163,8 +185,12 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return false;
   };
 
-  /** A redactor that calls `onSecret` with every secret it replaces (to collect them for scrubbing). */
-  const make = (onSecret?: (secret: unknown) => void): Redactor => {
+  /**
+   * A redactor that calls `onSecret` with every secret it replaces (to collect them for scrubbing).
+   * `build: false` walks without building the redacted copy (collecting only); `scanText: false`
+   * leaves strings to the structure's rules only.
+   */
+  const make = (onSecret?: (secret: unknown) => void, mode: { build: boolean; scanText: boolean } = { build: true, scanText: true }): Redactor => {
     const replace = (secret: unknown): string => {
       onSecret?.(secret);
       return fingerprint(secret);
@@ -172,19 +198,22 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
     const scrubberOf = (literals?: Iterable<string>) => {
       const lit = literals ? literalReplacer(literals) : undefined;
+      const scrub = (segment: string): string => {
+        let out = lit ? lit(segment, replace) : segment;
+        for (const rule of rules) if (!rule.mayApply || rule.mayApply(out)) out = rule.apply(out, { replace, isSecretKey });
+        return out;
+      };
       // Rules run on the text between tokens already in it, so a second pass changes nothing.
       return (text: string): string =>
-        text
-        .split(TOKEN_SPLIT)
-        .map((segment, i) => {
-          if (i % 2 === 1 || segment === '') return segment;
-          let out = lit ? lit(segment, replace) : segment;
-          for (const rule of rules) out = rule.apply(out, { replace, isSecretKey });
-          return out;
-        })
-        .join('');
+        text.includes('[REDACTED')
+          ? text
+              .split(TOKEN_SPLIT)
+              .map((segment, i) => (i % 2 === 1 || segment === '' ? segment : scrub(segment)))
+              .join('')
+          : scrub(text);
     };
-    const textOf = (text: string, literals?: Iterable<string>): string => scrubberOf(literals)(text);
+    const plain = scrubberOf();
+    const textOf = (text: string, literals?: Iterable<string>): string => (literals ? scrubberOf(literals)(text) : plain(text));
 
     const stringOf = (s: string, nesting: number): string => {
       const t = s.trimStart();
@@ -202,25 +231,31 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
           return text === JSON.stringify(parsed) ? s : text;
         }
       }
-      return textOf(s);
+      return plain(s);
     };
 
     function walk(value: unknown, level: Level, depth: number, nesting: number, resourceType: string | undefined): unknown {
       if (value === null || value === undefined || typeof value === 'boolean') return value;
       if (typeof value === 'string') {
         if (isRedactionToken(value)) return value;
-        return level === 'none' ? stringOf(value, nesting) : replace(value);
+        if (level !== 'none') return replace(value);
+        return mode.scanText ? stringOf(value, nesting) : value;
       }
       if (typeof value === 'number' || typeof value === 'bigint') return level === 'none' ? value : replace(value);
       if (nesting > MAX_DEPTH) return replace(value);
       if (Array.isArray(value)) {
+        // A loop, not a closure per array: this runs for every array of every manifest.
+        const out: unknown[] | undefined = mode.build ? new Array<unknown>(value.length) : undefined;
         let flagged = false;
-        return value.map((x: unknown) => {
+        for (let i = 0; i < value.length; i++) {
+          const x: unknown = value[i];
           // `["--password", "x"]`: the argument after a secret flag is the secret.
           const lv: Level = flagged ? 'all' : level;
           flagged = level !== 'all' && typeof x === 'string' && secretFlagName(x, isSecretKey);
-          return walk(x, lv, depth + 1, nesting + 1, resourceType);
-        });
+          const v = walk(x, lv, depth + 1, nesting + 1, resourceType);
+          if (out) out[i] = v;
+        }
+        return out ?? value;
       }
       if (typeof value === 'object') {
         const obj = value as Record<string, unknown>;
@@ -229,9 +264,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         for (const [k, x] of Object.entries(obj)) {
           let lv = levelAfter(level, k, depth, resourceType);
           if (namedSecret && (k === 'value' || k === 'Value')) lv = 'all';
-          out[k] = walk(x, lv, depth + 1, nesting + 1, resourceType);
+          const v = walk(x, lv, depth + 1, nesting + 1, resourceType);
+          if (mode.build) out[k] = v;
         }
-        return out;
+        return mode.build ? out : value;
       }
       return replace(value);
     }
@@ -239,7 +275,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     const valueOf = (value: unknown, ctx?: RedactionContext): unknown => {
       const tokens = tokensOf(ctx?.path);
       let level: Level = 'none';
-      tokens.forEach((t, i) => (level = levelAfter(level, t, i, ctx?.resourceType)));
+      for (let i = 0; i < tokens.length; i++) level = levelAfter(level, tokens[i] as string, i, ctx?.resourceType);
       return walk(value, level, tokens.length, 0, ctx?.resourceType);
     };
 
@@ -264,14 +300,29 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         diff: o.diff.map((c) => fieldChange(c, o.resourceType)),
         ...(o.detectorError !== undefined ? { detectorError: textOf(o.detectorError) } : {}),
       }),
-      collect(value, ctx) {
-        const found = new Set<string>();
-        make((secret) => secretLeaves(secret, found)).value(value, ctx);
-        return [...found];
-      },
-      tracking: make,
+      collect: (value, ctx, options) => collect(value, ctx, options?.text ?? true),
+      tracking: (onSecret) => make(onSecret),
       isSecretKey,
     };
+  };
+
+  // Collecting walks with one of two redactors made once (making one per call costs more than a
+  // small walk); `sink` says where this call's secrets go. Synchronous, so never shared by two calls.
+  let sink: Set<string> | undefined;
+  const toSink = (secret: unknown): void => {
+    if (sink) secretLeaves(secret, sink);
+  };
+  const collectors = { text: make(toSink, { build: false, scanText: true }), structure: make(toSink, { build: false, scanText: false }) };
+  const collect = (value: unknown, ctx: RedactionContext | undefined, text: boolean): string[] => {
+    const found = new Set<string>();
+    const outer = sink;
+    sink = found;
+    try {
+      (text ? collectors.text : collectors.structure).value(value, ctx);
+    } finally {
+      sink = outer;
+    }
+    return [...found];
   };
 
   return make();

@@ -15,7 +15,7 @@ const TOKEN_ANYWHERE = new RegExp(REDACTION_TOKEN_SOURCE);
 
 /** True when a string is exactly a redaction token (already redacted: left as it is). */
 export function isRedactionToken(value: unknown): boolean {
-  return typeof value === 'string' && TOKEN_ONLY.test(value);
+  return typeof value === 'string' && value.charCodeAt(0) === 91 /* [ */ && TOKEN_ONLY.test(value);
 }
 
 /** True when a string contains a redaction token anywhere. */
@@ -32,20 +32,25 @@ export interface TextRuleContext {
 /** One shape of credential in a text. */
 export interface TextRule {
   name: string;
+  /** A cheap test that must hold for the rule to find anything (most strings fail it and skip the regex). */
+  mayApply?: (text: string) => boolean;
   apply(text: string, ctx: TextRuleContext): string;
 }
 
 const once = (secret: string, ctx: TextRuleContext): string => (containsRedactionToken(secret) ? secret : ctx.replace(secret));
 
+const always = (): boolean => true;
+
 /** A rule that replaces each whole match. */
-function whole(name: string, re: RegExp, accept: (match: string) => boolean = () => true): TextRule {
-  return { name, apply: (text, ctx) => text.replace(re, (m: string) => (accept(m) ? once(m, ctx) : m)) };
+function whole(name: string, re: RegExp, mayApply: (text: string) => boolean = always, accept: (match: string) => boolean = always): TextRule {
+  return { name, mayApply, apply: (text, ctx) => text.replace(re, (m: string) => (accept(m) ? once(m, ctx) : m)) };
 }
 
 /** A rule whose regex is `(prefix)(secret)`: the prefix stays, the secret is replaced. */
-function afterPrefix(name: string, re: RegExp, accept: (secret: string) => boolean = () => true): TextRule {
+function afterPrefix(name: string, re: RegExp, mayApply: (text: string) => boolean = always, accept: (secret: string) => boolean = always): TextRule {
   return {
     name,
+    mayApply,
     apply: (text, ctx) =>
       text.replace(re, (m: string, prefix: string, secret: string) => (accept(secret) ? `${prefix}${once(secret, ctx)}` : m)),
   };
@@ -58,27 +63,30 @@ const looksEncoded = (c: string): boolean => /[0-9+/=]/.test(c) || (/[a-z]/.test
 
 /** The built-in credential shapes, applied in this order (a PEM block first: it contains base64 that other rules would split). */
 export const DEFAULT_TEXT_RULES: readonly TextRule[] = [
-  whole('pem-private-key', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g),
+  whole('pem-private-key', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g, (t) => t.includes('PRIVATE KEY')),
   {
     // scheme://user:password@host: the whole userinfo goes (a user name can be a token too).
     name: 'url-userinfo',
+    mayApply: (t) => t.includes('://') && t.includes('@'),
     apply: (text, ctx) =>
       text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#[\]"'<>]+:[^\s@/?#"'<>]*)@/gi, (_m: string, scheme: string, userinfo: string) => `${scheme}${once(userinfo, ctx)}@`),
   },
   afterPrefix(
     'authorization-header',
     /\b((?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?)((?:(?:bearer|basic|digest|negotiate|token|aws4-hmac-sha256)[ \t]+)?[^\s"',;]+)/gi,
+    (t) => /authorization/i.test(t),
   ),
-  afterPrefix('bearer-token', /\b(bearer[ \t]+)([A-Za-z0-9._~+/=-]{8,})/gi),
-  afterPrefix('basic-credentials', /\b(Basic[ \t]+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g, looksEncoded),
-  whole('aws-access-key-id', /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g),
-  whole('github-token', /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})/g),
-  whole('slack-token', /\bxox[abposr]-[A-Za-z0-9-]{10,}/g),
-  afterPrefix('slack-webhook', /(hooks\.slack\.com\/services\/)([A-Za-z0-9_/-]{8,})/g),
-  whole('jwt', /\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g),
+  afterPrefix('bearer-token', /\b(bearer[ \t]+)([A-Za-z0-9._~+/=-]{8,})/gi, (t) => /bearer/i.test(t)),
+  afterPrefix('basic-credentials', /\b(Basic[ \t]+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g, (t) => t.includes('Basic'), looksEncoded),
+  whole('aws-access-key-id', /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, (t) => t.includes('AKIA') || t.includes('ASIA')),
+  whole('github-token', /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,})/g, (t) => t.includes('_') && t.includes('gh') || t.includes('github_pat_')),
+  whole('slack-token', /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, (t) => t.includes('xox')),
+  afterPrefix('slack-webhook', /(hooks\.slack\.com\/services\/)([A-Za-z0-9_/-]{8,})/g, (t) => t.includes('hooks.slack.com')),
+  whole('jwt', /\beyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g, (t) => t.includes('eyJ')),
   {
     // key=value and key: value where the key is secret (`--db-password=…`, `token: …`, `?access_token=…`).
     name: 'secret-key-value',
+    mayApply: (t) => t.includes('=') || t.includes(':'),
     apply: (text, ctx) =>
       /[=:]/.test(text)
         ? text.replace(
@@ -102,6 +110,7 @@ export function patternRules(patterns: readonly RegExp[]): TextRule[] {
 
 /** A flag that takes the next argument as its value: `--password`, `-token`, `--api-key`. */
 export function secretFlagName(arg: string, isSecretKey: (key: string) => boolean): boolean {
+  if (arg.charCodeAt(0) !== 45 /* - */) return false;
   const m = /^-{1,2}([A-Za-z][A-Za-z0-9_.-]*)$/.exec(arg);
   return m !== null && isSecretKey(m[1] as string);
 }

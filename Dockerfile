@@ -8,8 +8,10 @@ COPY domain ./domain
 COPY registry ./registry
 COPY workflows ./workflows
 COPY activities ./activities
+COPY evidence ./evidence
 COPY workers ./workers
 COPY cli ./cli
+COPY serve ./serve
 COPY bin ./bin
 COPY tsconfig.json ./
 RUN node --import tsx workers/build-bundle.ts /app/build/workflow-bundle.js

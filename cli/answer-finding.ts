@@ -11,8 +11,10 @@ import { temporal } from '@temporalio/proto';
 import { InputError, ToolError } from '../domain/errors';
 import { findingIdFromAny, workflowIdOf } from '../domain/finding';
 import type { ApprovalInput } from '../domain/lifecycle';
-import { approve, reject, type AnswerAccepted } from '../workflows/messages';
+import { approve, reject, state, type AnswerAccepted } from '../workflows/messages';
+import { EnvironmentKey } from '../workflows/search-attributes';
 import { AnswerQueued } from './answer-queued';
+import { signWithSshKey } from './ssh-sign';
 
 const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
 
@@ -48,14 +50,27 @@ export async function answerFinding(
   client: Client,
   idOrWorkflowId: string,
   answer: 'approve' | 'reject',
-  input: { approver: string; reason: string; via?: ApprovalInput['via'] },
+  input: { approver: string; reason: string; via?: ApprovalInput['via']; sshKey?: string },
   waitMs = DEFAULT_ANSWER_WAIT_MS,
 ): Promise<AnswerAccepted> {
   const findingId = findingIdFromAny(idOrWorkflowId);
   const workflowId = workflowIdOf(findingId);
   const handle = client.workflow.getHandle(workflowId);
-  const args: ApprovalInput = { via: 'cli', ...input };
+  const { sshKey, ...given } = input;
+  const args: ApprovalInput = { via: 'cli', ...given };
+  // The Update id leaves the statement out: a retry signs anew (a new issuedAt) and still joins the first.
   const updateId = answerUpdateId(findingId, answer, args);
+  if (sshKey) {
+    args.statement = await signWithSshKey(sshKey, {
+      v: 1,
+      findingId,
+      answer: answer === 'approve' ? 'approved' : 'rejected',
+      approver: given.approver,
+      reason: given.reason,
+      issuedAt: new Date().toISOString(),
+      channel: 'cli',
+    });
+  }
   const waited = new AbortController();
   const timer = setTimeout(() => waited.abort(), waitMs);
   try {
@@ -79,6 +94,30 @@ export async function answerFinding(
     throw err;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether a lifecycle refuses answers without a signed statement: the route says so (state
+ * query); when no worker answers the query, a production unit (its Environment search attribute)
+ * is taken to refuse them.
+ */
+export async function needsSignedAnswer(client: Client, idOrWorkflowId: string): Promise<{ needed: boolean; environment?: string }> {
+  const findingId = findingIdFromAny(idOrWorkflowId);
+  const handle = client.workflow.getHandle(workflowIdOf(findingId));
+  const described = await handle.describe().catch((err: unknown) => {
+    throw err instanceof WorkflowNotFoundError ? new InputError(`no running lifecycle for finding ${findingId}`, { field: 'findingId' }) : err;
+  });
+  if (described.status.name !== 'RUNNING') throw new InputError(`no running lifecycle for finding ${findingId} (it is ${described.status.name.toLowerCase()})`, { field: 'findingId' });
+  try {
+    const s = await client.withDeadline(Date.now() + 5_000, () => handle.query(state));
+    const environment = s.decision?.environment;
+    const allowed = s.route?.allowUnauthenticated ?? (environment !== undefined && environment !== 'prod');
+    return { needed: !allowed, ...(environment ? { environment } : {}) };
+  } catch {
+    // No worker answered: the Environment search attribute (set at classification) still tells.
+    const environment = described.typedSearchAttributes.get(EnvironmentKey);
+    return { needed: environment === undefined || environment === 'prod', ...(environment ? { environment } : {}) };
   }
 }
 

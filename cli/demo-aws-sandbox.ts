@@ -33,6 +33,8 @@ export const DEMO_AWS_CREDENTIALS = { accessKeyId: 'AKIADEMOSANDBOX00001', secre
 export const DEMO_AWS_ACTOR = 'elena.rossi@acme.example';
 /** A network approver who did not. */
 export const DEMO_AWS_APPROVER = 'noah.fischer@acme.example';
+/** The second network approver: the security-group finding is CRITICAL, so two distinct people approve it. */
+export const DEMO_AWS_SECOND_APPROVER = 'marco.bianchi@acme.example';
 
 const PROVIDER = 'provider["registry.opentofu.org/hashicorp/aws"]';
 const TRUST_EC2 = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });

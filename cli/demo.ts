@@ -9,7 +9,7 @@ import { state } from '../workflows/messages';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import type { Config } from '../workers/config';
 import { answerFinding } from './commands/lifecycle';
-import { DEMO_AWS_APPROVER, DEMO_AWS_UNIT, seedAwsSandbox } from './demo-aws-sandbox';
+import { DEMO_AWS_APPROVER, DEMO_AWS_SECOND_APPROVER, DEMO_AWS_UNIT, seedAwsSandbox } from './demo-aws-sandbox';
 import { DEMO_APPROVER, DEMO_UNITS, seedDemoSandbox } from './demo-sandbox';
 
 const run = promisify(execFile);
@@ -43,6 +43,8 @@ export interface DemoResult {
   findings: DemoFinding[];
   refusedApprovals: { findingId: string; as: string; why: string }[];
   temporalUiUrl?: string;
+  /** Where the demo's `driftplane serve` listened. */
+  serveUrl?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +54,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * out-of-band changes, scan each unit, answer the approvals through the `driftplane` CLI (after
  * showing that the drift's own actor is refused), and wait for every lifecycle to close.
  */
-export async function runDemo(client: Client, config: Config, log: (line: string) => void, opts: { awsEndpoint?: string } = {}): Promise<DemoResult> {
+export async function runDemo(client: Client, config: Config, log: (line: string) => void, opts: { awsEndpoint?: string; sshKeyFor?: (identity: string) => string | undefined; serveUrl?: string } = {}): Promise<DemoResult> {
   const changes = await seedDemoSandbox(config.planesDir, new Date());
   // The AWS sandbox (moto on loopback): a real out-of-band change made through the AWS SDK.
   if (opts.awsEndpoint) changes.push(...(await seedAwsSandbox(opts.awsEndpoint, config.home, new Date())));
@@ -85,7 +87,7 @@ export async function runDemo(client: Client, config: Config, log: (line: string
       }
       if (s.stage === 'approve' && s.route && !s.answer && s.decision && !s.decision.autoHealAllowed) {
         const actor = s.observation.auditCorrelation?.actor.id;
-        if (actor) {
+        if (actor && !refused.some((r) => r.findingId === o.findingId)) {
           // The drift's own actor tries to approve: the Update's validator refuses, leaving no trace in history.
           try {
             await answerFinding(client, o.findingId, 'approve', { approver: actor, reason: 'it was me, it is fine' });
@@ -95,13 +97,17 @@ export async function runDemo(client: Client, config: Config, log: (line: string
             log(`refused approval of ${o.findingId} as ${actor}: ${why}`);
           }
         }
-        const [approver, reason] =
+        // A CRITICAL finding needs two distinct approvers: each answer comes from the next person who has not approved yet.
+        const [approvers, reason] =
           o.unit === DEMO_AWS_UNIT
-            ? [DEMO_AWS_APPROVER, 'SSH open to the world in prod: revert to the recorded rules']
-            : [DEMO_APPROVER, 'Unapproved image tag in prod: revert to the digest in Git'];
+            ? [[DEMO_AWS_APPROVER, DEMO_AWS_SECOND_APPROVER], 'SSH open to the world in prod: revert to the recorded rules']
+            : [[DEMO_APPROVER], 'Unapproved image tag in prod: revert to the digest in Git'];
+        const approver = approvers.find((a) => !(s.approvals ?? []).some((x) => x.approver === a));
+        if (!approver) continue;
         log(`approving ${o.findingId} through the CLI as ${approver}`);
         const { stdout } = await run(process.execPath, [binPath, 'approve', o.findingId, '--as', approver, '--reason', reason], {
-          env: { ...process.env, TEMPORAL_ADDRESS: config.temporalAddress, TEMPORAL_NAMESPACE: config.namespace },
+          // Each approver signs with their own SSH key (made by provisionApproverKeys; registered in the demo's registry copy).
+          env: { ...process.env, TEMPORAL_ADDRESS: config.temporalAddress, TEMPORAL_NAMESPACE: config.namespace, DRIFTPLANE_SSH_KEY: opts.sshKeyFor?.(approver) ?? '' },
         });
         log(`  driftplane approve: ${stdout.trim()}`);
       }
@@ -130,7 +136,7 @@ function summarize(o: { unit: string; findingId: string; workflowId: string; res
     ...(s.decision
       ? { driftClass: s.decision.driftClass, risk: s.decision.risk, recommendedAction: s.decision.recommendedAction, autoHealAllowed: s.decision.autoHealAllowed }
       : {}),
-    ...(s.answer ? { approvedBy: s.answer.approver } : s.decision?.autoHealAllowed ? { approvedBy: 'policy:auto-heal' } : {}),
+    ...(s.answer ? { approvedBy: (s.approvals?.length ? s.approvals.map((a) => a.approver) : [s.answer.approver]).join(' + ') } : s.decision?.autoHealAllowed ? { approvedBy: 'policy:auto-heal' } : {}),
     stages,
     evidencePath: path.join(config.evidenceDir, evidenceFolderName(o.findingId)),
     detector: s.observation.detector,
@@ -164,5 +170,6 @@ export function renderDemo(r: DemoResult): string {
   }
   for (const x of r.refusedApprovals) lines.push(`refused: ${x.as} on ${x.findingId}: ${x.why}`);
   if (r.temporalUiUrl) lines.push('', `Temporal UI: ${r.temporalUiUrl}/namespaces/default/workflows`);
+  if (r.serveUrl) lines.push(`driftplane serve: ${r.serveUrl} (POST /slack/interactivity, GET /healthz)`);
   return `${lines.join('\n')}\n`;
 }

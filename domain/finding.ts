@@ -40,6 +40,8 @@ export const DriftObservationSchema = z.object({
   stateBackend: z.string().optional(),
   /** The runtime's own health reading (e.g. a Deployment's Available condition); absent when unknown. */
   healthy: z.boolean().optional(),
+  /** How many drifted objects the scan that found this one found in the unit: the blast radius of healing it (maxObjectsPerReconcile). */
+  scanDrifted: z.number().int().nonnegative().optional(),
   auditCorrelation: z
     .object({ actor: ActorSchema, source: z.string(), eventTime: z.iso.datetime(), eventName: z.string().optional() })
     .optional(),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { actorCandidates, normalizeIdentity } from './identity';
+import { parseSshPublicKey } from './signing/ssh';
+import { SignedStatementSchema, verifyStatementSignature, type SignedStatement, type TrustedKey } from './signing/statement';
 import { visible } from './terminal-text';
 
 /** The stages of a drift lifecycle, in order. */
@@ -34,8 +36,12 @@ export const ApprovalInputSchema = z.object({
   approver: z.string().trim().min(1, 'approver is required').max(APPROVAL_LIMITS.approverChars, `approver is longer than ${APPROVAL_LIMITS.approverChars} characters`),
   reason: z.string().trim().min(1, 'a reason is required'),
   via: z.enum(['cli', 'slack', 'temporal-ui', 'dashboard', 'api']).optional(),
+  /** The answer as a channel that authenticated the person signed it (docs/identity.md). */
+  statement: SignedStatementSchema.optional(),
 });
 export type ApprovalInput = z.infer<typeof ApprovalInputSchema>;
+/** The input as lifecycles from before signed answers read it: a statement is not looked at. */
+const UnsignedApprovalInputSchema = ApprovalInputSchema.omit({ statement: true });
 
 /** A person who may approve for a unit, with every identity they may answer as. */
 export interface ApproverIdentity {
@@ -43,6 +49,8 @@ export interface ApproverIdentity {
   slackUserId?: string;
   githubLogin?: string;
   team?: string;
+  /** The person's registered SSH public keys (`ssh-ed25519 AAAA…`): what their CLI answers are signed with. */
+  sshPublicKeys?: string[];
 }
 
 /** The identities an approver may give with `--as`. */
@@ -51,7 +59,20 @@ export function identitiesOf(a: ApproverIdentity): string[] {
 }
 
 /** Why an answer was refused, as a short stable code: the lifecycle counts refused signals by it. */
-export type RefusalCode = 'not-awaiting' | 'too-large' | 'invalid' | 'reason-too-long' | 'not-approver' | 'drift-actor' | 'already-answered';
+export type RefusalCode =
+  | 'not-awaiting'
+  | 'too-large'
+  | 'invalid'
+  | 'reason-too-long'
+  | 'not-approver'
+  | 'drift-actor'
+  | 'already-answered'
+  // signed answers: none where one is required, one that does not match, is stale, untrusted or forged
+  | 'unsigned'
+  | 'statement-mismatch'
+  | 'statement-expired'
+  | 'untrusted-key'
+  | 'bad-signature';
 
 /** An answer the lifecycle refuses; the message says why and never repeats more than a short, escaped identity. */
 export class ApprovalRefused extends Error {
@@ -76,6 +97,39 @@ export interface ApprovalContext {
   alreadyApproved?: readonly string[];
   /** UTF-8 bytes a reason may take (default APPROVAL_LIMITS.reasonBytes). */
   maxReasonBytes?: number;
+  /** Set by lifecycles that require proven identity (signed answers); absent: the answer's `approver` is taken as given. */
+  identity?: IdentityContext;
+}
+
+/** What a signed answer is checked against. */
+export interface IdentityContext {
+  findingId: string;
+  /** What the Update or signal answers (approve: approved, reject: rejected). */
+  answer: 'approved' | 'rejected';
+  /** Workflow time, epoch ms (deterministic inside a workflow). */
+  now: number;
+  /** Server keys the lifecycle trusts, from its input. */
+  trust: readonly TrustedKey[];
+  /** The unit's policy lets an answer without a statement count (default: non-production units only). */
+  allowUnauthenticated: boolean;
+  /** A statement older than this is refused (default 15 minutes). */
+  maxAgeMs?: number;
+  /** A statement issued later than this after `now` is refused (default 2 minutes of clock skew). */
+  skewMs?: number;
+}
+
+/** How long a signed statement stays usable, and how much clock skew is tolerated. */
+export const STATEMENT_LIMITS = { maxAgeMs: 15 * 60_000, skewMs: 2 * 60_000 } as const;
+
+/** An accepted answer: who, why, through which channel, and the proof when there is one. */
+export interface CheckedApproval {
+  approver: string;
+  reason: string;
+  via: ApprovalInput['via'] | string;
+  /** The signed statement that proved the approver's identity. */
+  statement?: SignedStatement;
+  /** Whether the identity was proven (absent: the lifecycle predates signed answers). */
+  authenticated?: boolean;
 }
 
 /** The UTF-8 length of a string, without TextEncoder (the workflow sandbox need not have it). */
@@ -122,12 +176,12 @@ function shown(identity: string): string {
  * and the reason as stored: control and bidi characters made visible, so no terminal, page or
  * log that shows it later can be made to lie. Throws ApprovalRefused with a code and a message.
  */
-export function checkApproval(raw: unknown, ctx: ApprovalContext): { approver: string; reason: string; via: ApprovalInput['via'] } {
+export function checkApproval(raw: unknown, ctx: ApprovalContext): CheckedApproval {
   if (!ctx.awaiting) throw new ApprovalRefused('not-awaiting', 'this lifecycle is not waiting for an approval');
   if (messageSizeExceeds(raw, APPROVAL_LIMITS.messageBytes)) {
     throw new ApprovalRefused('too-large', `the answer is larger than ${APPROVAL_LIMITS.messageBytes} bytes`);
   }
-  const parsed = ApprovalInputSchema.safeParse(raw);
+  const parsed = (ctx.identity ? ApprovalInputSchema : UnsignedApprovalInputSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ApprovalRefused('invalid', `invalid approval: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'malformed'}`);
@@ -148,7 +202,55 @@ export function checkApproval(raw: unknown, ctx: ApprovalContext): { approver: s
   if (ctx.alreadyApproved?.some((p) => normalizeIdentity(p) === email)) {
     throw new ApprovalRefused('already-answered', `${shown(parsed.data.approver)} has already approved; another approver must answer`);
   }
-  return { approver: approver.email, reason, via: parsed.data.via };
+  if (!ctx.identity) return { approver: approver.email, reason, via: parsed.data.via };
+  const statement = 'statement' in parsed.data ? (parsed.data.statement as SignedStatement | undefined) : undefined;
+  return { approver: approver.email, reason, ...proveIdentity(parsed.data, statement, approver, ctx.identity) };
+}
+
+/**
+ * The identity check of a signed-answers lifecycle, after every other check passed: an answer
+ * without a statement counts only where the unit's policy allows it; a statement must be for this
+ * finding and answer, by the approver the answer names, with the same reason, recent, signed by a
+ * key this lifecycle trusts for its channel (a server key) or registered for that person (an SSH
+ * key), and its signature must verify.
+ */
+function proveIdentity(
+  input: { approver: string; reason: string; via?: ApprovalInput['via'] },
+  signed: SignedStatement | undefined,
+  approver: ApproverIdentity,
+  id: IdentityContext,
+): { via: string; statement?: SignedStatement; authenticated: boolean } {
+  if (!signed) {
+    if (id.allowUnauthenticated) return { via: input.via ?? 'api', authenticated: false };
+    throw new ApprovalRefused('unsigned', 'this unit accepts only signed answers: answer with `driftplane approve` and your registered SSH key, or from Slack');
+  }
+  const st = signed.statement;
+  const mismatch = (what: string) => new ApprovalRefused('statement-mismatch', `the signed statement ${what}`);
+  if (st.findingId !== id.findingId) throw mismatch('is for another finding');
+  if (st.answer !== id.answer) throw mismatch(`says ${st.answer}, not ${id.answer}`);
+  if (normalizeIdentity(st.approver) !== normalizeIdentity(input.approver)) throw mismatch('names another approver');
+  if (st.reason.trim() !== input.reason) throw mismatch('gives another reason');
+  const issued = Date.parse(st.issuedAt);
+  if (id.now - issued > (id.maxAgeMs ?? STATEMENT_LIMITS.maxAgeMs)) {
+    throw new ApprovalRefused('statement-expired', `the signed statement was issued at ${st.issuedAt}, more than ${Math.round((id.maxAgeMs ?? STATEMENT_LIMITS.maxAgeMs) / 60_000)} minutes ago: answer again`);
+  }
+  if (issued - id.now > (id.skewMs ?? STATEMENT_LIMITS.skewMs)) throw new ApprovalRefused('statement-expired', `the signed statement is dated in the future (${st.issuedAt})`);
+  if (signed.signer.kind === 'ssh') {
+    const line = parseSshPublicKey(signed.signer.publicKey)?.line;
+    const registered = (approver.sshPublicKeys ?? []).map((k) => parseSshPublicKey(k)?.line);
+    if (line === undefined || !registered.includes(line)) {
+      throw new ApprovalRefused('untrusted-key', `the SSH key ${shown(signed.signer.keyId)} is not registered for ${approver.email} in the registry (teams: members[].sshPublicKeys)`);
+    }
+  } else {
+    const key = id.trust.find((k) => k.id === signed.signer.keyId && k.publicKey === signed.signer.publicKey);
+    if (!key) throw new ApprovalRefused('untrusted-key', `the key ${shown(signed.signer.keyId)} is not one this lifecycle trusts`);
+    if (!key.channels.includes('*') && !key.channels.includes(st.channel)) {
+      throw new ApprovalRefused('untrusted-key', `the key ${shown(signed.signer.keyId)} may not vouch for answers from ${shown(st.channel)}`);
+    }
+  }
+  const verified = verifyStatementSignature(signed);
+  if (!verified.ok) throw new ApprovalRefused('bad-signature', `the signed statement does not verify: ${verified.why}`);
+  return { via: st.channel, statement: signed, authenticated: true };
 }
 
 /** The decision the lifecycle acts on (the classification activity's answer, recorded in history). */

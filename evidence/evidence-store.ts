@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { evidenceFolderName } from '../domain/finding';
+import { statementProblems } from './statement-check';
 import { errnoOf, linkIfAbsent, nodeFileOps, serialized, syncDir, writeDurably, type FileOps } from './durable-file';
 
 /** One evidence record: what happened at one step of one finding's lifecycle. */
@@ -140,7 +141,7 @@ export class EvidenceStore {
     });
   }
 
-  /** Recomputes every hash and link of a finding's chain; each problem names its file and field. */
+  /** Recomputes every hash and link of a finding's chain, and checks signed answers; each problem names its file and field. */
   async verify(findingId: string): Promise<ChainCheck> {
     const files = await this.readFiles(findingId);
     const problems: string[] = [];
@@ -151,6 +152,8 @@ export class EvidenceStore {
       if (r.prevHash !== prevHash) problems.push(`${file}: field prevHash does not link to the record before it`);
       if (r.findingId !== findingId) problems.push(`${file}: field findingId is ${r.findingId}, expected ${findingId}`);
       if (hashOf(body) !== hash) problems.push(`${file}: field hash does not match the record's content (changed after it was written)`);
+      // A signed answer is checked on its own: a rewritten chain does not make a forged statement verify.
+      if (r.step === 'approval') problems.push(...statementProblems(file, findingId, r.data));
       prevHash = hash;
     });
     if (files.length === 0) problems.push(`no evidence for ${findingId} in ${this.folderOf(findingId)}`);

@@ -33,6 +33,7 @@ export {
   resolveApprovers,
   peopleOf,
   activeExceptionsFor,
+  exceptionCoverage,
   policiesFor,
   breakGlassRolesFor,
   allBreakGlassRoles,

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConsoleNotifier } from '../activities/notify/console-notifier';
-import { answerFinding } from '../cli/commands/lifecycle';
+import { answerFinding, signedAnswer } from '../test/support/approver-keys';
 import { seedDemoSandbox } from '../cli/demo-sandbox';
 import { locateTemporalCli } from '../cli/local-tools';
 import { approvalSignal, detected, type LifecycleState } from '../workflows/messages';
@@ -18,6 +18,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import { createDriftplaneWorker } from '../workers/create-worker';
 import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-helpers';
+import { recordHotfixHistories } from './record-hotfix-histories';
 
 const outDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
 
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
     await waitForState(env.client, signalled.workflowId, awaitingApproval);
     const h = env.client.workflow.getHandle(signalled.workflowId);
     await h.signal(approvalSignal, { approver: 'dave.kim@acme.example', reason: 'not mine to give' });
+    // Unsigned on a prod unit: counted and ignored; the signed one counts.
     await h.signal(approvalSignal, { approver: 'maria.lopez@acme.example', reason: 'approved in the Temporal UI' });
+    await h.signal(approvalSignal, await signedAnswer(signalled.findingId, 'approved', { approver: 'maria.lopez@acme.example', reason: 'approved, signed' }));
     await finish(signalled.workflowId);
     save('lifecycle-signal-approval', signalled.workflowId, signalled.runId);
 
@@ -128,6 +131,10 @@ async function main(): Promise<void> {
     save('lifecycle-continued-last-run', long.workflowId, (await h.describe()).runId);
   });
   await w2.close();
+
+  // Hotfix windows (issue 9, part 6): an extended window closed at expiry, and an escalated one accepted.
+  await recordHotfixHistories(env, save);
+
   await env.teardown();
 }
 

@@ -31,6 +31,14 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_AWS_REGION: z.string().min(1).default('us-east-1'),
   DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
   DRIFTPLANE_CLOUDTRAIL: z.string().optional(),
+  DRIFTPLANE_SERVE_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_API_URL: z.url().optional(),
+  DRIFTPLANE_SIGNING_KEY: z
+    .string()
+    .refine((v) => parseRedactionKey(v)?.length === 32, 'expected hex or base64 of a 32-byte Ed25519 secret key (the value is not shown)')
+    .optional(),
   DRIFTPLANE_REDACTION_KEY: z
     .string()
     .refine((v) => parseRedactionKey(v) !== undefined, 'expected hex or base64 of at least 16 random bytes (the value is not shown)')
@@ -81,11 +89,25 @@ export interface Config {
    * it shows no key.
    */
   redactionKey: () => Uint8Array;
+  /**
+   * The server's Ed25519 key that signs statements of answers from server channels (Slack, the
+   * dashboard): DRIFTPLANE_SIGNING_KEY, else `$DRIFTPLANE_HOME/signing.key` (created 0600 on first
+   * use; `driftplane keys`, activities/approval-signing). A function, so printing shows no key.
+   */
+  signing: { home: string; key?: () => Uint8Array };
+  /** `driftplane serve`: its port (DRIFTPLANE_SERVE_PORT). */
+  servePort: number;
+  /** Slack: secrets as functions, so printing the config shows neither. Without a bot token, notifications go to the console. */
+  slack: { signingSecret?: () => string; botToken?: () => string; apiUrl?: string };
 }
 
 function cloudTrailLocation(value: string): CloudTrailLocation {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
   return m ? { kind: 's3', bucket: m[1] as string, prefix: m[2] ?? '' } : { kind: 'folder', path: path.resolve(value) };
+}
+
+function slackConfig(signingSecret: string | undefined, botToken: string | undefined, apiUrl: string | undefined): Config['slack'] {
+  return { ...(signingSecret ? { signingSecret: () => signingSecret } : {}), ...(botToken ? { botToken: () => botToken } : {}), ...(apiUrl ? { apiUrl } : {}) };
 }
 
 /** Reads the configuration from an environment; a bad value is an InputError naming the variable. */
@@ -116,7 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.DRIFTPLANE_WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(c.DRIFTPLANE_WORKFLOW_BUNDLE) } : {}),
     detectionStatusDir: path.resolve(c.DRIFTPLANE_DETECTION_DIR ?? path.join(home, 'detection')),
     redactionKeyFile,
+    signing: { home, ...(c.DRIFTPLANE_SIGNING_KEY ? { key: () => parseRedactionKey(c.DRIFTPLANE_SIGNING_KEY as string) as Uint8Array } : {}) },
     redactionKey: () => (redactionKey ??= c.DRIFTPLANE_REDACTION_KEY ? (parseRedactionKey(c.DRIFTPLANE_REDACTION_KEY) as Uint8Array) : readOrCreateRedactionKey(redactionKeyFile)),
+    servePort: c.DRIFTPLANE_SERVE_PORT,
+    slack: slackConfig(c.SLACK_SIGNING_SECRET, c.SLACK_BOT_TOKEN, c.SLACK_API_URL),
     aws: {
       region: c.DRIFTPLANE_AWS_REGION,
       ...(c.DRIFTPLANE_AWS_ENDPOINT ? { endpoint: c.DRIFTPLANE_AWS_ENDPOINT } : {}),
@@ -132,10 +157,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * processes starting at once end up with the same key. A file that holds no key is an InputError
  * naming the file; its content is never echoed.
  */
-export function readOrCreateRedactionKey(file: string): Uint8Array {
+export function readOrCreateRedactionKey(file: string, what = { name: 'redaction key', bytes: 16 }): Uint8Array {
   const read = (): Uint8Array => {
     const key = parseRedactionKey(readFileSync(file, 'utf8'));
-    if (!key) throw new InputError('not a redaction key (expected hex or base64 of at least 16 bytes; the content is not shown)', { file });
+    if (!key || key.length < what.bytes) throw new InputError(`not a ${what.name} (expected hex or base64 of at least ${what.bytes} bytes; the content is not shown)`, { file });
     return key;
   };
   try {

@@ -3,11 +3,16 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { EvidenceStore } from '../evidence/evidence-store';
 import { createLifecycleActivities } from '../activities/lifecycle';
+import { autoHealTimes } from '../activities/lifecycle/heal-history';
 import { createRegistryPolicySource } from '../activities/lifecycle/registry-policy';
 import { LocalPlanes } from '../activities/local-planes/local-planes';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/console-notifier';
 import { createAwsActivities } from '../activities/aws';
+import { createHotfixActivities } from '../activities/hotfix';
+import { createHotfixLookup } from '../activities/hotfix/window-lookup';
+import { slackWorkerParts } from '../activities/slack/worker-parts';
 import { createScanActivities } from '../activities/scan';
+import { createStatementSigner } from './signing-keys';
 import { DetectionStatusStore } from '../activities/scan/detection-status';
 import { awsInventoryDetector, localPlanesDetector, redactingDetector, routeDetectors } from '../activities/scan/detectors';
 import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
@@ -43,7 +48,8 @@ export async function createDriftplaneWorker(
   const nativeConnection = opts.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  const notifier = opts.notifier ?? new ConsoleNotifier();
+  const slack = slackWorkerParts(config, client);
+  const notifier = opts.notifier ?? slack?.notifier ?? new ConsoleNotifier();
   const redactor = await installationRedactor(config);
   const planes = new LocalPlanes(config.planesDir, redactor);
   const aws = createAwsActivities({
@@ -67,14 +73,23 @@ export async function createDriftplaneWorker(
     redactor,
   );
   const status = new DetectionStatusStore(config.detectionStatusDir);
+  const evidence = new EvidenceStore(config.evidenceDir);
+  // Classification asks Temporal about open hotfix windows; emergency drift is attached to its window.
+  const hotfix = createHotfixLookup({ client, registryDir: config.registryDir });
   const activities = {
     ...createLifecycleActivities({
-      evidence: new EvidenceStore(config.evidenceDir),
+      evidence,
       planes,
       detector,
       status,
       redactor,
-      policy: createRegistryPolicySource({ registryDir: config.registryDir, ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}) }),
+      policy: createRegistryPolicySource({
+        registryDir: config.registryDir,
+        ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}),
+        healHistory: (findingId) => autoHealTimes(evidence, findingId),
+        hotfix,
+      }),
+      hotfix,
       notifier,
       approvalTimeout: config.approvalTimeout,
       maxEscalations: config.maxEscalations,
@@ -82,8 +97,10 @@ export async function createDriftplaneWorker(
       verifyAttempts: config.verifyAttempts,
       maxReasonBytes: config.maxReasonBytes,
     }),
-    ...createScanActivities({ planes, detector, status, registryDir: config.registryDir, client, taskQueue: config.taskQueue }),
+    ...createScanActivities({ planes, detector, status, registryDir: config.registryDir, client, taskQueue: config.taskQueue, trust: createStatementSigner(config.signing).trust }),
     ...aws,
+    ...createHotfixActivities({ evidence, notifier, registryDir: config.registryDir }),
+    ...slack?.activities,
   };
   const worker = await Worker.create({
     connection: nativeConnection,

@@ -58,6 +58,13 @@ const acts = proxyActivities<LifecycleActivities>({
  */
 export const BOUNDED_LIFECYCLE_PATCH = 'bounded-state-quorum-continue-as-new';
 
+/**
+ * Patch id: answers must prove who gave them (a signed statement verified by the Update validator),
+ * except where the unit's policy allows unauthenticated answers. Lifecycles from before keep taking
+ * the `approver` as given.
+ */
+export const SIGNED_ANSWERS_PATCH = 'signed-answers';
+
 /** A timeline detail is cut to this many characters (full answers are in `approvals` and evidence). */
 const DETAIL_CHARS = 600;
 
@@ -78,6 +85,8 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   const carried: CarriedLifecycle | undefined = input.carried;
   // Histories recorded before this patch replay on the old branches; new runs take the new ones.
   const bounded = carried !== undefined || patched(BOUNDED_LIFECYCLE_PATCH);
+  // A continued run keeps the rules its lifecycle started with.
+  const signedAnswers = carried ? carried.signedAnswers === true : patched(SIGNED_ANSWERS_PATCH);
   const s: LifecycleState = carried
     ? { ...carried.state, observation: input.observation }
     : { findingId: input.findingId, stage: 'detect', observation: input.observation, escalations: 0, detections: 0, timeline: [] };
@@ -115,7 +124,19 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     if (s.detections > 1) note('detected again', `${String(raw?.detector)} at ${String(raw?.detectedAt)}`);
   });
   const required = () => (bounded ? Math.max(1, s.route?.requiredApprovals ?? 1) : 1);
-  const approvalContext = () => ({
+  const approvalContext = (answer: 'approved' | 'rejected') => ({
+    ...(signedAnswers
+      ? {
+          identity: {
+            findingId: s.findingId,
+            answer,
+            now: Date.now(),
+            trust: input.trust?.keys ?? [],
+            // A route without the flag (routed by a policy source that predates it) decides by environment.
+            allowUnauthenticated: s.route?.allowUnauthenticated ?? !['prod', 'production'].includes(s.decision?.environment ?? 'prod'),
+          },
+        }
+      : {}),
     awaiting: s.stage === 'approve' && s.answer === undefined && s.route !== undefined && s.outcome === undefined,
     approvers: s.route?.approvers ?? [],
     driftActor: s.observation.auditCorrelation?.actor.id,
@@ -124,8 +145,16 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     maxReasonBytes: s.route?.maxReasonBytes ?? APPROVAL_LIMITS.reasonBytes,
   });
   const accept = (answer: 'approved' | 'rejected', raw: unknown): AnswerAccepted => {
-    const ok = checkApproval(raw, approvalContext());
-    const record: AnswerRecord = { answer, approver: ok.approver, reason: ok.reason, via: ok.via ?? 'api', at: new Date().toISOString() };
+    const ok = checkApproval(raw, approvalContext(answer));
+    const record: AnswerRecord = {
+      answer,
+      approver: ok.approver,
+      reason: ok.reason,
+      via: ok.via ?? 'api',
+      at: new Date().toISOString(),
+      ...(ok.authenticated !== undefined ? { authenticated: ok.authenticated } : {}),
+      ...(ok.statement ? { statement: ok.statement } : {}),
+    };
     if (answer === 'rejected') {
       // One rejection from a listed approver rejects.
       s.answer = record;
@@ -142,7 +171,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // Updates: a rejected validation leaves no trace in history. The handler checks again; should
   // that ever fail (another answer was taken first), it must fail the update, not the workflow
   // task: a plain Error there would retry the task forever.
-  const validate = (raw: unknown) => void checkApproval(raw, approvalContext());
+  const validate = (answer: 'approved' | 'rejected') => (raw: unknown) => void checkApproval(raw, approvalContext(answer));
   const acceptUpdate = (answer: 'approved' | 'rejected', raw: unknown): AnswerAccepted => {
     try {
       return accept(answer, raw);
@@ -150,8 +179,8 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidApproval');
     }
   };
-  setHandler(approve, (raw) => acceptUpdate('approved', raw), { validator: validate, description: 'Approve the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
-  setHandler(reject, (raw) => acceptUpdate('rejected', raw), { validator: validate, description: 'Reject the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
+  setHandler(approve, (raw) => acceptUpdate('approved', raw), { validator: validate('approved'), description: 'Approve the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
+  setHandler(reject, (raw) => acceptUpdate('rejected', raw), { validator: validate('rejected'), description: 'Reject the reconciliation: {"approver": "you@example.com", "reason": "why"}' });
   // Signals cannot be refused: an invalid one is counted by its reason; its body is never kept.
   for (const [signal, answer] of [[approvalSignal, 'approved'], [rejectionSignal, 'rejected']] as const) {
     setHandler(signal, (raw) => {
@@ -179,8 +208,9 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       state: { ...rest, runs: (s.runs ?? 0) + 1 },
       ...(approvalDeadline !== undefined ? { approvalDeadline } : {}),
       nextVerifyAttempt,
+      ...(signedAnswers ? { signedAnswers } : {}),
     };
-    await continueAsNew<typeof driftLifecycle>({ findingId: input.findingId, observation: input.observation, carried: next });
+    await continueAsNew<typeof driftLifecycle>({ findingId: input.findingId, observation: input.observation, carried: next, ...(input.trust ? { trust: input.trust } : {}) });
   };
 
   if (!carried) {

@@ -2,3 +2,5 @@
 export { driftLifecycle } from './drift-lifecycle';
 export { unitScan } from './unit-scan';
 export { stalenessSweep } from './staleness-sweep';
+export { hotfixWindow } from './hotfix-window';
+export { slackThread } from './slack-thread';

@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApprovalInput, ApproverIdentity, LifecycleDecision, Outcome, Stage } from '../domain/lifecycle';
 import type { DriftObservation } from '../domain/finding';
+import type { SignedStatement, StatementTrust } from '../domain/signing/statement';
 
 /** Input of one drift lifecycle. */
 export interface LifecycleInput {
@@ -13,6 +14,8 @@ export interface LifecycleInput {
   observation: DriftObservation;
   /** Set only when a lifecycle continued as new: where it was, carried into the new run. */
   carried?: CarriedLifecycle;
+  /** Server keys whose signed statements (Slack, dashboard) this lifecycle trusts (docs/identity.md). */
+  trust?: StatementTrust;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface CarriedLifecycle {
   approvalDeadline?: number;
   /** The verification attempt to run next. */
   nextVerifyAttempt?: number;
+  /** The lifecycle requires proven identity (it started with signed answers): continued runs keep its rules. */
+  signedAnswers?: boolean;
 }
 
 /** The drift's actor, resolved to a person of the registry when it could be. */
@@ -63,6 +68,11 @@ export interface LifecycleRoute {
   actor?: ResolvedActor;
   /** UTF-8 bytes a reason may take (absent: 2048). */
   maxReasonBytes?: number;
+  /**
+   * Answers without a signed statement (a raw Temporal UI Update or signal) count: the unit's
+   * `policies.allowUnauthenticatedApprovals`, by default true except for production units.
+   */
+  allowUnauthenticated?: boolean;
 }
 
 /** An approval or rejection that the lifecycle accepted. */
@@ -72,6 +82,10 @@ export interface AnswerRecord {
   reason: string;
   via: string;
   at: string;
+  /** Whether the channel proved who answered (absent: the lifecycle predates signed answers). */
+  authenticated?: boolean;
+  /** The signed statement that proved it; evidence keeps it so an auditor can verify it (`driftplane evidence verify`). */
+  statement?: SignedStatement;
 }
 
 /** The timeline keeps this many first entries and this many last ones; the middle is counted (`timelineDropped`). */
@@ -129,3 +143,73 @@ export const rejectionSignal = defineSignal<[ApprovalInput]>('rejection');
 export const detected = defineSignal<[{ detectedAt: string; detector: string }]>('detected');
 /** The lifecycle's stage, finding, decision, approvals and timeline. */
 export const state = defineQuery<LifecycleState>('state');
+
+// ---- hotfix windows (issue 9, part 6) ------------------------------------------------------------
+// The window's messages; their inputs and schemas live in domain/hotfix.ts.
+import type { AttachFindingInput, CloseWindowInput, ExtendWindowInput, HotfixResolution, ResolveFindingInput } from '../domain/hotfix';
+
+/** One finding attached to a window, and how it returns to a governed state. */
+export interface HotfixFinding extends AttachFindingInput {
+  attachedAt: string;
+  resolution?: { resolution: HotfixResolution; reference?: string; by: string; reason: string; at: string };
+}
+
+/** What the `windowState` query returns (and the workflow's result). */
+export interface HotfixWindowState {
+  windowId: string;
+  unit: string;
+  incident: string;
+  /** open: the declared actors' drift is EMERGENCY_DRIFT; escalated: expired with unreconciled findings; closed. */
+  status: 'open' | 'escalated' | 'closed';
+  openedAt: string;
+  openedBy: string;
+  reason: string;
+  actors: string[];
+  /** The persons behind the declared actors, where the registry knows them. */
+  actorPersons: string[];
+  owner?: string;
+  /** Listed approvers of the unit (e-mails): who may extend or accept. */
+  approvers: string[];
+  /** Where reminders and the escalation go: the owning team and the incident channel. */
+  notify: string[];
+  window: string;
+  /** When the window closes (expires) unless extended. */
+  deadline: string;
+  maxExtensions: number;
+  extensions: { by: string; reason: string; duration: string; at: string; deadline: string }[];
+  reminders: { percent: number; at: string }[];
+  findings: HotfixFinding[];
+  escalation?: { at: string; unresolved: string[] };
+  closed?: { by: string; reason: string; at: string; outcome: 'reconciled' | 'closed' };
+  timeline: { at: string; event: string; detail?: string }[];
+}
+
+/** The window's state. */
+export const windowState = defineQuery<HotfixWindowState>('windowState');
+/** A finding by the declared actor was classified EMERGENCY_DRIFT while the window was open. */
+export const attachFinding = defineSignal<[AttachFindingInput]>('attachFinding');
+/** A reconciliation path (back-port PR, state action) or an explicit acceptance for an attached finding. */
+export const resolveFinding = defineUpdate<HotfixWindowState, [ResolveFindingInput]>('resolveFinding');
+/** Extends the window: a listed approver who is not a declared actor; at most the policy's number of times. */
+export const extendWindow = defineUpdate<HotfixWindowState, [ExtendWindowInput]>('extendWindow');
+/** Closes the window: who and why. Refused while an attached finding has no reconciliation path. */
+export const closeWindow = defineUpdate<HotfixWindowState, [CloseWindowInput]>('closeWindow');
+
+// ---- Slack messages of a finding (issue 9, part 2) ----------------------------------------------
+import type { Notification as SlackThreadNotification } from '../activities/notify/console-notifier';
+
+/** What the `slackThreadState` query returns: the posted messages (channel id, ts) and what they show. */
+export interface SlackThreadState {
+  findingId: string;
+  messages: { channel: string; ts: string }[];
+  status: string[];
+  /** The buttons are offered. */
+  open: boolean;
+  /** The last Slack calls that failed after every retry. */
+  failures: string[];
+}
+
+/** A lifecycle notification for the finding's Slack message (signal-with-start of `slackThread`). */
+export const slackNotification = defineSignal<[SlackThreadNotification]>('slackNotification');
+/** The Slack messages of a finding and what they show. */
+export const slackThreadState = defineQuery<SlackThreadState>('slackThreadState');

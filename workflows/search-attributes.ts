@@ -7,6 +7,9 @@ export const OwnerKey = defineSearchAttributeKey('Owner', SearchAttributeType.KE
 export const EnvironmentKey = defineSearchAttributeKey('Environment', SearchAttributeType.KEYWORD);
 export const LifecycleStateKey = defineSearchAttributeKey('LifecycleState', SearchAttributeType.KEYWORD);
 export const UnitKey = defineSearchAttributeKey('Unit', SearchAttributeType.KEYWORD);
+/** Search attributes of a hotfix window (with Unit): its incident, and open / escalated / closed. */
+export const HotfixIncidentKey = defineSearchAttributeKey('HotfixIncident', SearchAttributeType.KEYWORD);
+export const WindowStateKey = defineSearchAttributeKey('WindowState', SearchAttributeType.KEYWORD);
 
 /** Every custom search attribute driftplane registers (all Keyword). */
-export const SEARCH_ATTRIBUTE_KEYS = [DriftClassKey, RiskKey, OwnerKey, EnvironmentKey, LifecycleStateKey, UnitKey];
+export const SEARCH_ATTRIBUTE_KEYS = [DriftClassKey, RiskKey, OwnerKey, EnvironmentKey, LifecycleStateKey, UnitKey, HotfixIncidentKey, WindowStateKey];

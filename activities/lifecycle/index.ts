@@ -6,9 +6,11 @@ import type { AnswerRecord, LifecycleRoute } from '../../workflows/messages';
 import type { EvidenceStore } from '../../evidence/evidence-store';
 import type { LocalPlanes } from '../local-planes/local-planes';
 import type { Notifier } from '../notify/console-notifier';
+import { notificationDetails } from '../notify/notification-details';
 import type { DetectionStatusStore } from '../scan/detection-status';
 import { localPlanesDetector, type UnitDetector } from '../scan/detectors';
 import { UnknownUnitError, type PolicySource } from './registry-policy';
+import type { HotfixLookup } from '../hotfix/window-lookup';
 
 /** What the lifecycle activities need from the outside world. */
 export interface LifecycleDeps {
@@ -30,6 +32,8 @@ export interface LifecycleDeps {
   clock?: () => Date;
   /** Redacts the observation once more before it is written as evidence (default: `[REDACTED]`, no fingerprints). */
   redactor?: Redactor;
+  /** Attaches EMERGENCY_DRIFT to the open hotfix window it happened in (activities/hotfix/window-lookup.ts). */
+  hotfix?: Pick<HotfixLookup, 'attach'>;
 }
 
 interface Ids {
@@ -72,6 +76,9 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         throw err instanceof UnknownUnitError ? ApplicationFailure.nonRetryable(err.message, 'InvalidInput') : err;
       });
       await record(input, 'classified', { decision });
+      // Emergency drift inside a hotfix window is attached to the window, which holds it to a reconciliation path (§13.2).
+      const attached = await deps.hotfix?.attach(input.findingId, input.observation, decision);
+      if (attached) await record(input, 'hotfix-attached', attached);
       return decision;
     },
 
@@ -96,6 +103,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         text:
           `${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef}: ${input.decision.recommendedAction}` +
           (needsPerson ? `; approvers: ${route.approvers.map((a) => a.email).join(', ') || 'none listed'}` : ''),
+        details: notificationDetails(input.observation, input.decision, route, needsPerson),
       });
       if (incident) {
         // Raised once, here, before anyone answers: evidence of the detection is already written (§24.2).
@@ -114,6 +122,10 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       input: Ids & { approval: { kind: 'person'; answer: AnswerRecord; decision: LifecycleDecision } | { kind: 'auto-heal'; decision: LifecycleDecision } },
     ): Promise<void> {
       await record(input, 'approval', input.approval);
+      if (input.approval.kind === 'person') {
+        const a = input.approval.answer;
+        await deps.notifier.send({ kind: 'answered', findingId: input.findingId, targets: [], text: `${a.answer} by ${a.approver} via ${a.via}: ${a.reason}` });
+      }
     },
 
     /** Escalates an unanswered approval one level and records it. */

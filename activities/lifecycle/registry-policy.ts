@@ -1,11 +1,13 @@
 import { classify } from '../../domain/classify';
 import type { ClassifyInput } from '../../domain/classify/input';
-import type { DriftObservation } from '../../domain/finding';
+import { findingIdOf, type DriftObservation } from '../../domain/finding';
+import { parseDuration } from '../../domain/registry/durations';
 import { resolveActor, type PersonIdentities } from '../../domain/identity';
 import type { ResolvedActor } from '../../workflows/messages';
 import type { ApproverIdentity, LifecycleDecision } from '../../domain/lifecycle';
 import { loadDecisionTable } from '../../registry/decision-table';
-import { activeExceptionsFor, loadRegistry, matchRoute, peopleOf, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
+import type { HotfixLookup } from '../hotfix/window-lookup';
+import { exceptionCoverage, loadRegistry, matchRoute, peopleOf, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
 
 const PERMANENT = '9999-12-31T23:59:59Z';
 
@@ -21,6 +23,19 @@ export interface Routing {
   approvalNotes: string[];
   /** The drift's actor, resolved to a person of the registry when the registry knows the name. */
   actor?: ResolvedActor;
+  /** Answers without a signed statement count (unit policy `allowUnauthenticatedApprovals`; default: not in production). */
+  allowUnauthenticated: boolean;
+}
+
+/**
+ * Distinct approvers a reconciliation needs (§24.2, §24.4): state surgery (STATE_MOVE, or IMPORT
+ * on a critical unit) always two; otherwise the matching route's `requiredApprovals`, else two
+ * for CRITICAL findings and one for the rest.
+ */
+export function requiredApprovalsFor(decision: Pick<LifecycleDecision, 'risk' | 'recommendedAction'>, riskTier: string, routeSays?: number): number {
+  const surgery = decision.recommendedAction === 'STATE_MOVE' || (decision.recommendedAction === 'IMPORT' && riskTier === 'critical');
+  const base = routeSays ?? (decision.risk === 'CRITICAL' ? 2 : 1);
+  return surgery ? Math.max(2, base) : base;
 }
 
 /** Actor types that stand for a person: if such an actor cannot be resolved, one more approver is needed. */
@@ -71,7 +86,14 @@ export class UnknownUnitError extends Error {
  * disk. Both are read once per `reload()`; the decision records their versions, so history shows
  * which policy classified a finding.
  */
-export function createRegistryPolicySource(opts: { registryDir: string; decisionTableFile?: string }): PolicySource & { reload(): void } {
+export function createRegistryPolicySource(opts: {
+  registryDir: string;
+  decisionTableFile?: string;
+  /** When the same drift (finding id) was auto-healed before, newest last: feeds the controller-fight breaker. */
+  healHistory?: (findingId: string) => Promise<Date[]>;
+  /** Asks Temporal whether an open hotfix window covers the drift's actor (activities/hotfix/window-lookup.ts). */
+  hotfix?: Pick<HotfixLookup, 'contextFor'>;
+}): PolicySource & { reload(): void } {
   let loaded: Promise<{ registry: Registry; table: Awaited<ReturnType<typeof loadDecisionTable>> }> | undefined;
   const load = () =>
     (loaded ??= (async () => {
@@ -90,6 +112,15 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
     return unit;
   };
 
+  /** The controller-fight breaker's reading for this drift: heals within the window, tripped at maxHeals. */
+  const breakerOf = async (o: DriftObservation, now: Date, policy: { maxHeals: number; window: string }) => {
+    if (!opts.healHistory || o.detectorStatus !== undefined) return undefined;
+    const windowMs = parseDuration(policy.window) ?? 3_600_000;
+    const heals = (await opts.healHistory(findingIdOf(o))).filter((t) => now.getTime() - t.getTime() <= windowMs && t.getTime() <= now.getTime());
+    if (heals.length === 0) return undefined;
+    return { heals: heals.length, window: policy.window, tripped: heals.length >= policy.maxHeals, fields: o.changedFields };
+  };
+
   return {
     reload: () => {
       loaded = undefined;
@@ -99,8 +130,12 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
       const { registry, table } = await load();
       const unit = unitOf(registry, o.unit);
       const { autoHealPolicies, ownershipRules } = policiesFor(registry, o.unit);
-      const exception = activeExceptionsFor(registry, { unit: o.unit, resourceRef: o.resourceRef, paths: o.changedFields, now })[0];
-      const heal = autoHealPolicies[0];
+      // An exception removes only the paths it covers; what is left is classified (§14).
+      const coverage = exceptionCoverage(registry, { unit: o.unit, resourceRef: o.resourceRef, paths: o.changedFields, now });
+      const exception = coverage.uncovered.length === 0 ? coverage.exceptions[0] : undefined;
+      const changedFields = exception || coverage.covered.length === 0 ? o.changedFields : coverage.uncovered;
+      const breakerPolicy = autoHealPolicies.find((p) => p.spec.mode !== 'deny' && p.spec.breaker)?.spec.breaker;
+      const breaker = await breakerOf(o, now, breakerPolicy ?? { maxHeals: 3, window: '1h' });
       const input: ClassifyInput = {
         unit: {
           name: unit.metadata.name,
@@ -119,7 +154,9 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
           resourceType: o.resourceType,
           relationship: o.relationship,
           changeType: o.changeType,
-          changedFields: o.changedFields,
+          changedFields,
+          // The blast radius of healing this scan: every drifted object it found in the unit.
+          ...(o.scanDrifted !== undefined ? { objectCount: o.scanDrifted } : {}),
         },
         context: {
           // A stale-detection observation carries its detector's status: the table then says DETECTION_STALE.
@@ -137,19 +174,20 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
             : {}),
           // A permanent exception (justified in the registry) has no expiry; classification needs an instant.
           ...(exception ? { exception: { id: exception.metadata.name, expiresAt: exception.spec.expiresAt ?? PERMANENT } } : {}),
+          ...(breaker ? { autoHealBreaker: breaker } : {}),
+          // The declared break-glass actor inside an open hotfix window: the incident is in context (§13.2).
+          ...(opts.hotfix ? await opts.hotfix.contextFor(o) : {}),
         },
-        ...(heal
-          ? {
-              autoHealPolicy: {
-                name: heal.metadata.name,
-                allowedPaths: heal.spec.allowedPaths,
-                deniedPaths: heal.spec.deniedPaths,
-                maxObjectsPerReconcile: heal.spec.maxObjectsPerReconcile,
-                requireHealthyBeforeHeal: heal.spec.requireHealthyBeforeHeal,
-                deniedDriftClasses: heal.spec.deniedDriftClasses,
-              },
-            }
-          : {}),
+        // Every policy that applies, deny ones included: each bound holds and a deny wins.
+        autoHealPolicies: autoHealPolicies.map((heal) => ({
+          name: heal.metadata.name,
+          mode: heal.spec.mode,
+          allowedPaths: heal.spec.allowedPaths,
+          deniedPaths: heal.spec.deniedPaths,
+          maxObjectsPerReconcile: heal.spec.maxObjectsPerReconcile,
+          requireHealthyBeforeHeal: heal.spec.requireHealthyBeforeHeal,
+          deniedDriftClasses: heal.spec.deniedDriftClasses,
+        })),
         ownershipRules: ownershipRules.map((r) => ({
           name: r.metadata.name,
           resource: { group: r.spec.resource.group, kind: r.spec.resource.kind, type: r.spec.resource.resourceType },
@@ -160,6 +198,12 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         })),
       };
       const d = classify(input, table, { now });
+      if (coverage.covered.length > 0 && !exception) {
+        d.reasons.push({
+          ruleId: `exception:${coverage.exceptions.map((e) => e.metadata.name).join('+')}`,
+          why: `exception covers ${coverage.covered.join(', ')} only; ${coverage.uncovered.join(', ')} classified as usual`,
+        });
+      }
       const domain = unitDomain(unit);
       return {
         driftClass: d.driftClass,
@@ -183,6 +227,7 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         team: a.team,
         ...(a.slackUserId ? { slackUserId: a.slackUserId } : {}),
         ...(a.githubLogin ? { githubLogin: a.githubLogin } : {}),
+        ...(a.sshPublicKeys?.length ? { sshPublicKeys: a.sshPublicKeys } : {}),
       }));
       const match = matchRoute(registry, {
         driftClass: decision.driftClass,
@@ -192,12 +237,16 @@ export function createRegistryPolicySource(opts: { registryDir: string; decision
         owner: unit.spec.owner,
         labels: unit.spec.labels,
       });
+      const base = requiredApprovalsFor(decision, unit.spec.riskTier, match?.requiredApprovals);
+      const quorum = resolveDriftActor(o, peopleOf(registry), base);
+      if (base > 1) quorum.approvalNotes.unshift(`${decision.risk} ${decision.recommendedAction}: ${base} distinct approvers required by policy`);
       return {
         approvers,
-        ...resolveDriftActor(o, peopleOf(registry), 1),
+        ...quorum,
         notify: match ? match.notify.map((t) => targetName(t, unit.spec.owner)) : [`team:${unit.spec.owner}`],
         createIncident: match?.createIncident ?? false,
         ...(match ? { routeName: `${match.policy}#${match.index}` } : {}),
+        allowUnauthenticated: unit.spec.policies.allowUnauthenticatedApprovals ?? unit.spec.environment !== 'prod',
       };
     },
   };

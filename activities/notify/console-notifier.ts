@@ -1,10 +1,31 @@
 /** A notification about a finding, to a routing target (Slack channel, issue repo, on-call, ...). */
 export interface Notification {
-  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'closed';
+  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'answered' | 'closed' | HotfixNotificationKind;
   findingId: string;
   targets: string[];
   text: string;
+  /** What a rich message (Slack Block Kit) shows about the finding; set on `routed` and `approval-requested`. */
+  details?: NotificationDetails;
 }
+
+/** The finding as a person deciding on it needs to see it. Values come from outside: render them escaped. */
+export interface NotificationDetails {
+  unit: string;
+  resourceRef: string;
+  driftClass: string;
+  risk: string;
+  recommendedAction: string;
+  changedFields: string[];
+  actor?: string;
+  /** The decision table's rules that fired, and why. */
+  rules: { ruleId: string; why: string }[];
+  approvers: string[];
+  /** Approve and Reject buttons are offered. */
+  needsPerson: boolean;
+}
+
+/** Notifications of a hotfix window (`findingId` then holds the window id). */
+export type HotfixNotificationKind = 'hotfix-opened' | 'hotfix-reminder' | 'hotfix-extended' | 'hotfix-escalated' | 'hotfix-closed';
 
 /** Where notifications go. Production: Slack Web API; on a laptop and in tests: the console. */
 export interface Notifier {

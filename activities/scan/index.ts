@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { findingIdOf, workflowIdOf, type DriftObservation } from '../../domain/finding';
+import type { StatementTrust } from '../../domain/signing/statement';
 import { detected } from '../../workflows/messages';
 import { LifecycleStateKey, UnitKey } from '../../workflows/search-attributes';
 import { detectionIntervalMs, loadRegistry } from '../../registry';
@@ -42,6 +43,8 @@ export interface ScanDeps {
   client: Client;
   taskQueue: string;
   clock?: () => Date;
+  /** The server keys new lifecycles trust for signed answers (activities/approval-signing). Unset: none. */
+  trust?: () => StatementTrust;
 }
 
 /** Activities of a unit scan: detect, then open (or join) one lifecycle per drifted resource. */
@@ -103,13 +106,16 @@ export function createScanActivities(deps: ScanDeps) {
      */
     async openLifecycles(input: { observations: DriftObservation[] }): Promise<OpenedLifecycle[]> {
       const opened: OpenedLifecycle[] = [];
-      for (const observation of input.observations) {
+      // Stale-detection observations stand for the unit, not for objects to heal.
+      const drifted = input.observations.filter((o) => o.detectorStatus === undefined).length;
+      for (const found of input.observations) {
+        const observation = found.detectorStatus === undefined ? { ...found, scanDrifted: drifted } : found;
         const findingId = findingIdOf(observation);
         const workflowId = workflowIdOf(findingId);
         const handle = await deps.client.workflow.signalWithStart('driftLifecycle', {
           workflowId,
           taskQueue: deps.taskQueue,
-          args: [{ findingId, observation }],
+          args: [{ findingId, observation, ...(deps.trust ? { trust: deps.trust() } : {}) }],
           signal: detected,
           signalArgs: [{ detectedAt: observation.detectedAt, detector: observation.detector }],
           typedSearchAttributes: [

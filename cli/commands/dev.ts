@@ -1,10 +1,12 @@
 import type { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../workers/config';
 import type * as CreateWorker from '../../workers/create-worker';
 import type { DriftplaneWorker } from '../../workers/create-worker';
 import type * as WorkerSdk from '@temporalio/worker';
+import { provisionApproverKeys } from '../approver-keys';
 import { renderDemo, runDemo } from '../demo';
 import { awsSandboxPaths, DEMO_AWS, DEMO_AWS_CREDENTIALS } from '../demo-aws-sandbox';
 import { startMotoServer, type MotoServer } from '../moto-server';
@@ -12,6 +14,7 @@ import { ensureDevServer, type DevServer } from '../dev-server';
 import { ExitCode } from '../exit-codes';
 import { writeErr, writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
+import { startServe } from './serve';
 import { connectClient, ensureSearchAttributes } from '../temporal';
 
 const log = (line: string) => writeErr(`${line}\n`);
@@ -32,7 +35,7 @@ function quietRuntime(): void {
 }
 
 /** Starts (or finds) the Temporal server, registers the search attributes and starts a worker. */
-async function startStack(config: Config, opts: { headless?: boolean; onStop?: () => Promise<void> }) {
+async function startStack(config: Config, opts: { headless?: boolean; onStop?: () => Promise<void>; servePort?: number }) {
   const stopExtras = async () => {
     await opts.onStop?.().catch(() => undefined);
   };
@@ -59,12 +62,16 @@ async function startStack(config: Config, opts: { headless?: boolean; onStop?: (
     const w: DriftplaneWorker = await lazyCreateWorker()(config);
     const running = w.worker.run();
     log(`worker polling task queue ${config.taskQueue}; evidence in ${config.evidenceDir}`);
+    // `driftplane serve` beside the worker (Slack interactivity, /healthz); a busy port is a warning, not a failure.
+    const served = await startServe({ port: opts.servePort ?? config.servePort }, config).catch((err: unknown) => void log(`driftplane serve not started: ${(err as Error).message}`));
+    if (served) log(`driftplane serve at ${served.url}`);
     const releaseSignals = () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     };
     const stop = async () => {
       releaseSignals();
+      await served?.close().catch(() => undefined);
       if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
       await running.catch(() => undefined);
       await w.close();
@@ -72,7 +79,7 @@ async function startStack(config: Config, opts: { headless?: boolean; onStop?: (
       await server.stop();
       await stopExtras();
     };
-    return { server, client: connected.client, stop, running, releaseSignals };
+    return { server, client: connected.client, stop, running, releaseSignals, ...(served ? { serveUrl: served.url } : {}) };
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -126,11 +133,15 @@ export function registerDevCommands(program: Command): void {
     .addHelpText('after', '\nThe demo uses registry/examples/acme and keeps its sandbox, evidence and Temporal state in $DRIFTPLANE_HOME (./.driftplane).')
     .action(
       runAction(async (opts: { json?: boolean; keepRunning?: boolean }) => {
-        const base = loadConfig();
+        const loaded = loadConfig();
+        // The demo's people sign their answers: a copy of the registry with an SSH key per person (private keys stay in $DRIFTPLANE_HOME).
+        const approverKeys = await provisionApproverKeys(loaded.registryDir, path.join(loaded.home, 'demo-approvers'));
+        const base: Config = { ...loaded, registryDir: approverKeys.registryDir };
         // The sandbox AWS account: a real moto_server on loopback, stopped with everything else.
         const moto: MotoServer = await startMotoServer({ accountId: DEMO_AWS.account });
         log(`started moto_server (sandbox AWS account ${DEMO_AWS.account}) at ${moto.endpoint}`);
         const sandbox = awsSandboxPaths(base.home);
+        const demoSigningSecret = randomBytes(32).toString('hex');
         const config: Config = {
           ...base,
           aws: {
@@ -141,19 +152,24 @@ export function registerDevCommands(program: Command): void {
             cloudTrail: { kind: 'folder', path: sandbox.cloudTrailDir },
             baseCredentials: DEMO_AWS_CREDENTIALS,
           },
+          // Slack-shaped answers are signed with a signing secret made for this run, unless one is set.
+          slack: { ...base.slack, signingSecret: base.slack.signingSecret ?? (() => demoSigningSecret) },
         };
-        const stack = await startStack(config, { onStop: () => moto.stop() }).catch(async (err: unknown) => {
+        // Any free port for the demo's `driftplane serve`, unless DRIFTPLANE_SERVE_PORT names one.
+        const servePort = process.env.DRIFTPLANE_SERVE_PORT ? base.servePort : 0;
+        const stack = await startStack(config, { onStop: () => moto.stop(), servePort }).catch(async (err: unknown) => {
           await moto.stop();
           throw err;
         });
         let result;
         try {
-          result = await runDemo(stack.client, config, log, { awsEndpoint: moto.endpoint });
+          result = await runDemo(stack.client, config, log, { awsEndpoint: moto.endpoint, sshKeyFor: approverKeys.keyFor, ...(stack.serveUrl ? { serveUrl: stack.serveUrl } : {}) });
         } catch (err) {
           await stack.stop();
           throw err;
         }
         if (stack.server.uiUrl) result.temporalUiUrl = stack.server.uiUrl;
+        if (stack.serveUrl) result.serveUrl = stack.serveUrl;
         if (opts.json) writeJson(result);
         else writeOut(renderDemo(result));
         const keep = opts.keepRunning ?? (process.stdout.isTTY && stack.server.started);

@@ -60,8 +60,9 @@ export function registerEvidenceCommands(program: Command): void {
   evidence
     .command('verify <findingId>')
     .description(
-      'Recompute every record\'s SHA-256 and its link to the record before it. Exit 0 when the chain is whole; ' +
-        'exit 1 naming each file and field that was changed, removed or inserted.',
+      'Recompute every record\'s SHA-256 and its link to the record before it, and verify each signed answer in the ' +
+        'approval records against the key it names (docs/identity.md). Exit 0 when the chain is whole and every ' +
+        'signature verifies; exit 1 naming each file and field that was changed, removed or inserted.',
     )
     .option('--dir <folder>', 'the evidence folder (default: $DRIFTPLANE_EVIDENCE_DIR, else $DRIFTPLANE_HOME/evidence)')
     .option('--json', 'print { "findingId", "ok", "records", "problems" }')

@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { registerClassifyCommands } from './classify';
 import { registerDevCommands } from './dev';
 import { registerEvidenceCommands } from './evidence';
+import { registerHotfixCommands } from './hotfix';
+import { registerKeysCommands } from './keys';
 import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
 import { registerRegistryCommands } from './registry';
 import { registerScheduleCommands } from './schedules';
+import { registerServeCommands } from './serve';
 
 /** A command group adds its subcommands to the program. One file per group in this folder. */
 export type RegisterCommands = (program: Command) => void;
@@ -13,8 +16,11 @@ export type RegisterCommands = (program: Command) => void;
 /** Every command group, in the order `--help` lists them. */
 export const commandGroups: RegisterCommands[] = [
   registerDevCommands,
+  registerServeCommands,
   registerLifecycleCommands,
   registerEvidenceCommands,
+  registerKeysCommands,
+  registerHotfixCommands,
   registerScheduleCommands,
   registerPlanCommands,
   registerClassifyCommands,

@@ -8,11 +8,12 @@ import { escaped, visible } from '../../domain/terminal-text';
 import { state, TIMELINE_HEAD, type LifecycleState } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
-import { answerFinding } from '../answer-finding';
+import { answerFinding, needsSignedAnswer } from '../answer-finding';
 import { AnswerQueued } from '../answer-queued';
 import { ExitCode } from '../exit-codes';
 import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
+import { resolveSshKey } from '../ssh-sign';
 import { connectClient } from '../temporal';
 
 export { answerFinding } from '../answer-finding';
@@ -162,6 +163,13 @@ export function renderLifecycle(s: LifecycleState, status: string): string {
     for (const a of s.approvals ?? []) lines.push(escaped`  approved  ${a.approver} (${a.via}) at ${a.at}: ${a.reason}`);
   }
   if (s.answer) lines.push(escaped`answer      ${s.answer.answer} by ${s.answer.approver} (${s.answer.via}): ${s.answer.reason}`);
+  const answers = [...(s.approvals ?? []), ...(s.answer ? [s.answer] : [])];
+  // The decisive answer is also the last approval counted: each person's proof is printed once.
+  for (const a of answers.filter((x, i) => answers.findIndex((y) => y.approver === x.approver && y.at === x.at) === i)) {
+    const st = a.statement;
+    if (st) lines.push(escaped`  proof     ${a.approver}: signed with ${st.signer.kind === 'ssh' ? 'SSH key' : 'server key'} ${st.signer.keyId}, issued ${st.statement.issuedAt} via ${st.statement.channel}`);
+    else if (a.authenticated === false) lines.push(escaped`  proof     ${a.approver}: none (unauthenticated ${a.via} answer, allowed by the unit's policy)`);
+  }
   if (s.ignoredSignals?.count)
     lines.push(escaped`ignored     ${s.ignoredSignals.count} invalid signal(s): ${Object.entries(s.ignoredSignals.byReason).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
   if (s.runs) lines.push(escaped`runs        continued as new ${s.runs} time(s) (long history); the state was carried`);
@@ -222,22 +230,38 @@ export function registerLifecycleCommands(program: Command): void {
       )
       .requiredOption('--as <identity>', 'who you are: email, Slack user id or GitHub login of a listed approver')
       .requiredOption('--reason <text>', 'why (goes into the evidence)')
+      .option('--key <file>', 'your SSH private key (Ed25519, registered as yours in the registry) to sign the answer with; default DRIFTPLANE_SSH_KEY, else ~/.ssh/id_ed25519')
       .option('--wait <duration>', 'how long to wait for a worker to validate the answer, e.g. 10s or 2m', '10s')
       .option('--json', 'print the accepted answer as JSON ({ "status": "queued", ... } when queued)')
       .addHelpText(
         'after',
         `\nExample:\n  driftplane ${answer} checkout-web-prod:760c28255832dc80 --as maria.lopez@acme.example --reason "revert to the digest in Git"\n\n` +
+          'The answer is signed with your SSH key (ssh-keygen -Y sign, like a signed Git commit); the lifecycle verifies it\n' +
+          'against the keys the registry lists for you. Production units accept only signed answers (docs/identity.md).\n\n' +
           'Exit codes: 0 accepted, 1 refused (the reason is printed), 3 the tool could not do its job, 4 queued: Temporal holds\n' +
           'the answer but no worker has validated it yet; a worker validates it when it runs (`driftplane show` tells).\n' +
           'Until then the server holds it outside the workflow history (a server restart can drop it). Running the same\n' +
           'command again is safe: it joins the queued answer instead of sending a second one.',
       )
       .action(
-        runAction(async (findingId: string, opts: { as: string; reason: string; wait: string; json?: boolean }) => {
+        runAction(async (findingId: string, opts: { as: string; reason: string; wait: string; key?: string; json?: boolean }) => {
           const waitMs = parseDuration(opts.wait);
           if (waitMs === undefined) throw new InputError(`--wait ${opts.wait}: expected a duration such as 10s or 2m`, { field: '--wait' });
+          const sshKey = resolveSshKey(opts.key);
           try {
-            const accepted = await withClient((c) => answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason }, waitMs));
+            const accepted = await withClient(async (c) => {
+              if (!sshKey) {
+                const { needed, environment } = await needsSignedAnswer(c, findingId);
+                if (needed) {
+                  throw new InputError(
+                    `no SSH key to sign the answer with (tried --key, DRIFTPLANE_SSH_KEY, ~/.ssh/id_ed25519), and this lifecycle ` +
+                      `(${environment ?? 'environment unknown'}) accepts only signed answers: pass --key <your ed25519 key> registered under your name in the registry`,
+                    { field: '--key' },
+                  );
+                }
+              }
+              return answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason, ...(sshKey ? { sshKey } : {}) }, waitMs);
+            });
             if (opts.json) writeJson(accepted, 0);
             else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}\n`);
             return ExitCode.ok;

@@ -182,6 +182,19 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
     action = undefined;
     reasons.push({ ruleId: 'hard:detection-stale', why: `${f.detectorWhy}: the result is stale, not clean` });
   }
+  // Hard rule (§24.3): the same drift healed again and again is a fight with another writer, not
+  // drift to revert once more. Auto-heal stops; a person decides.
+  const breaker = context.autoHealBreaker;
+  if (breaker?.tripped === true && driftClass !== 'DETECTION_STALE') {
+    driftClass = 'FAILED_RECONCILIATION';
+    action = 'INCIDENT';
+    floor = floor === undefined ? 'HIGH' : maxRisk(floor, 'HIGH');
+    const who = breaker.otherManager ? `; ${breaker.otherManager} writes them back` : '';
+    reasons.push({
+      ruleId: 'hard:auto-heal-breaker',
+      why: `auto-healed ${breaker.heals} times within ${breaker.window} and the drift came back at ${(breaker.fields ?? change.changedFields).join(', ')}${who}: a controller fight, not drift`,
+    });
+  }
   if (driftClass === 'DETECTION_STALE') {
     floor = floor === undefined ? 'MEDIUM' : maxRisk(floor, 'MEDIUM');
     if (action !== undefined && action !== 'INCIDENT' && action !== 'NONE') action = undefined;
@@ -230,9 +243,14 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
     });
   if (!unit.policies.autoHeal)
     refusals.push({ ruleId: 'unit-policy:autoHeal', why: `unit ${unit.name} has policies.autoHeal = false` });
-  const p = input.autoHealPolicy;
-  if (p) {
+  // Every policy that applies is considered, not only the first; a deny policy wins.
+  const policies = [...(input.autoHealPolicy ? [input.autoHealPolicy] : []), ...(input.autoHealPolicies ?? [])];
+  for (const p of policies) {
     const name = `AutoHealPolicy${p.name ? `/${p.name}` : ''}`;
+    if (p.mode === 'deny') {
+      refusals.push({ ruleId: `${name}.mode`, why: `${p.name ?? 'a deny policy'} forbids auto-heal for this unit` });
+      continue;
+    }
     if (p.deniedDriftClasses?.includes(driftClass))
       refusals.push({ ruleId: `${name}.deniedDriftClasses`, why: `${driftClass} is a denied drift class` });
     const deniedHit = p.deniedPaths?.find((d) =>
@@ -272,12 +290,19 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
       why: `auto-heal under ${requiresHealthy} needs a healthy workload; health is ${context.healthy === false ? 'unhealthy' : 'unknown'}`,
     });
   }
+  // Hard rule: nothing known to be unhealthy is healed, even with no policy (a unit's bare
+  // `autoHeal: true`), unless a policy explicitly sets requireHealthyBeforeHeal: false.
+  if (context.healthy === false && !policies.some((p) => p.mode !== 'deny' && p.requireHealthyBeforeHeal === false))
+    refusals.push({ ruleId: 'hard:unhealthy-resource', why: 'the resource is known to be unhealthy: a revert could make an outage worse' });
   if (allow === undefined)
     refusals.push({
       ruleId: 'table:no-rule-allows-auto-heal',
       why: 'no decision rule allows auto-heal for this change',
     });
 
+  // The breaker names the refusal: it is why nothing else could let this heal.
+  if (breaker?.tripped === true)
+    refusals.unshift({ ruleId: 'hard:auto-heal-breaker', why: `the auto-heal breaker tripped after ${breaker.heals} heals within ${breaker.window}` });
   const autoHealAllowed = refusals.length === 0;
   for (const r of refusals) if (!reasons.some((x) => x.ruleId === r.ruleId)) reasons.push(r);
   const needsPerson =

@@ -145,6 +145,19 @@ export const ContextSchema = z.strictObject({
     })
     .optional(),
   healthy: z.boolean().optional(),
+  /**
+   * The controller-fight breaker (§24.3): how often this same drift (fingerprint) was auto-healed
+   * within the policy's window. When tripped, auto-heal stops and a person decides.
+   */
+  autoHealBreaker: z
+    .strictObject({
+      heals: z.number().int().nonnegative(),
+      window: z.string().min(1),
+      tripped: z.boolean(),
+      fields: z.array(z.string()).optional(),
+      otherManager: z.string().optional(),
+    })
+    .optional(),
   changeFreeze: z.boolean().optional(),
   /** Monthly cost change in percent (positive = more expensive), from billing/inventory. */
   costDeltaPercent: z.number().optional(),
@@ -159,6 +172,8 @@ export type Context = z.infer<typeof ContextSchema>;
 /** A bounded auto-heal policy (domain text §9.2). Paths are JSON pointers with `*` wildcards. */
 export const AutoHealPolicySchema = z.strictObject({
   name: z.string().min(1).optional(),
+  /** `deny`: wherever it applies, nothing is auto-healed. Default `allow` (bounded by the fields below). */
+  mode: z.enum(['allow', 'deny']).optional(),
   allowedPaths: z.array(Pointer).optional(),
   deniedPaths: z.array(Pointer).optional(),
   maxObjectsPerReconcile: z.number().int().positive().optional(),
@@ -215,6 +230,8 @@ export const ClassifyInputSchema = z.strictObject({
   change: ChangeSchema,
   context: ContextSchema,
   autoHealPolicy: AutoHealPolicySchema.optional(),
+  /** Every auto-heal policy that applies to the unit; each one's bounds hold, and a `deny` policy wins. */
+  autoHealPolicies: z.array(AutoHealPolicySchema).optional(),
   ownershipRules: z.array(OwnershipRuleSchema).optional(),
   /** The live object's `metadata.managedFields` (Kubernetes). */
   managedFields: z.array(ManagedFieldsEntrySchema).optional(),

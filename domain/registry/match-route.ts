@@ -20,6 +20,8 @@ export interface RouteMatch {
   notify: Target[];
   createIncident: boolean;
   createIssue: boolean;
+  /** Distinct approvers the route asks for, when it says. */
+  requiredApprovals?: number;
 }
 
 function valueMatches(
@@ -92,6 +94,7 @@ export function matchRoute(registry: Registry, attrs: RouteAttributes): RouteMat
       notify: resolveTargets(registry, route.notify, attrs.owner),
       createIncident: route.createIncident,
       createIssue: route.createIssue,
+      ...(route.requiredApprovals !== undefined ? { requiredApprovals: route.requiredApprovals } : {}),
     };
     if (route.name !== undefined) m.name = route.name;
     return m;

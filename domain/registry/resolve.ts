@@ -23,6 +23,8 @@ export interface Approver {
   name?: string;
   slackUserId?: string;
   githubLogin?: string;
+  /** Registered SSH public keys: what the person's CLI answers are signed with. */
+  sshPublicKeys?: string[];
 }
 
 /** The labels of a unit: `metadata.labels` overlaid by `spec.labels`. */
@@ -102,6 +104,7 @@ function toApprover(team: Team, member: TeamMember): Approver {
   if (member.name !== undefined) a.name = member.name;
   if (member.slackUserId !== undefined) a.slackUserId = member.slackUserId;
   if (member.githubLogin !== undefined) a.githubLogin = member.githubLogin;
+  if (member.sshPublicKeys?.length) a.sshPublicKeys = member.sshPublicKeys;
   return a;
 }
 
@@ -271,4 +274,18 @@ export function peopleOf(registry: Registry): PersonIdentities[] {
     }
   }
   return [...out.values()];
+}
+
+/**
+ * Which changed paths of a resource active exceptions cover, and which they do not. An exception
+ * removes only the paths it covers: the rest of the change is still classified (a label exception
+ * never hides an image change on the same object).
+ */
+export function exceptionCoverage(
+  registry: Registry,
+  q: { unit: string; resourceRef: string; paths: string[]; now: Date },
+): { exceptions: DriftException[]; covered: string[]; uncovered: string[] } {
+  const exceptions = activeExceptionsFor(registry, q);
+  const covers = (p: string) => exceptions.some((e) => e.spec.paths.map(ignorePathOf).some((c) => pathCovers(c, p)));
+  return { exceptions, covered: q.paths.filter(covers), uncovered: q.paths.filter((p) => !covers(p)) };
 }

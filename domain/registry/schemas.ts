@@ -216,6 +216,13 @@ export const TeamMemberSchema = z.strictObject({
       displayNames: z.array(z.string().trim().min(1)).optional(),
     })
     .optional(),
+  /**
+   * The person's SSH public keys (`ssh-ed25519 AAAA…`, as in authorized_keys): `driftplane approve`
+   * signs answers with one of them (`ssh-keygen -Y sign`), and the lifecycle verifies the signature.
+   */
+  sshPublicKeys: z
+    .array(z.string().trim().regex(/^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( .*)?$/, 'expected an Ed25519 SSH public key: ssh-ed25519 AAAA… [comment]'))
+    .optional(),
 });
 /** A team member. */
 export type TeamMember = z.infer<typeof TeamMemberSchema>;
@@ -335,6 +342,8 @@ export const UnitPoliciesSchema = z.strictObject({
   autoHeal: z.boolean().default(false),
   requireIncidentForManualChange: z.boolean().default(false),
   autoHealPolicy: NameSchema.optional(),
+  /** Answers without proven identity (a raw Temporal UI Update or signal) count. Default: true except in prod. */
+  allowUnauthenticatedApprovals: z.boolean().optional(),
 });
 
 /** `DriftManagedUnit` (§22): one scan target with its owner, sources, credentials, schedule and policies. */
@@ -442,6 +451,8 @@ export const AutoHealPolicySchema = document(
       requireHealthyBeforeHeal: z.boolean().default(true),
       evidenceRequired: z.boolean().default(true),
       deniedDriftClasses: z.array(DriftClassSchema).default([]),
+      /** The controller-fight breaker (§24.3): this many auto-heals of one drift within `window` stop auto-heal for it. */
+      breaker: z.strictObject({ maxHeals: z.number().int().min(1).max(100).default(3), window: DurationSchema.default('1h') }).optional(),
     })
     .superRefine((p, ctx) => {
       if (p.mode === 'allow' && p.allowedPaths.length === 0)
@@ -507,6 +518,8 @@ export const RouteSchema = z.strictObject({
   notify: z.array(TargetSchema).default([]),
   createIncident: z.boolean().default(false),
   createIssue: z.boolean().default(false),
+  /** Distinct approvers a reconciliation of a matching finding needs (default: 2 for CRITICAL, 1 otherwise). */
+  requiredApprovals: z.number().int().min(1).max(5).optional(),
 });
 /** A route. */
 export type Route = z.infer<typeof RouteSchema>;

@@ -15,6 +15,7 @@ import type { Config } from '../../workers/config';
 import { createDriftplaneWorker, type DriftplaneWorker } from '../../workers/create-worker';
 import { awaitingApproval, quietTemporalLogs, testConfig, waitForState, workflowBundle } from '../support/lifecycle-harness';
 import { repoRoot } from '../support/shared-fixtures';
+import { signedAnswer, sshKeyOf } from '../support/approver-keys';
 
 const APPROVER = 'maria.lopez@acme.example';
 const bin = path.join(repoRoot, 'bin', 'driftplane.cjs');
@@ -96,7 +97,9 @@ describe('driftplane approve with no worker running', () => {
     await stopWorker();
 
     const reason = 'revert to the digest in Git (answered while no worker runs)';
-    const queued = await driftplane('approve', f.findingId, '--as', APPROVER, '--reason', reason, '--wait', '3s');
+    // Signed with Maria's SSH key (registered in the test registry), as a production unit requires.
+    const key = (await sshKeyOf(APPROVER))!;
+    const queued = await driftplane('approve', f.findingId, '--as', APPROVER, '--reason', reason, '--key', key, '--wait', '3s');
     expect(queued.stderr).toBe('');
     expect(queued.stdout).toBe(`${QUEUED_MESSAGE}\n`);
     expect(QUEUED_MESSAGE).toBe('queued, not yet validated: a worker will validate it when it runs; `driftplane show` tells');
@@ -104,7 +107,7 @@ describe('driftplane approve with no worker running', () => {
     expect(ExitCode.queued).not.toBe(ExitCode.failed);
 
     // A retry joins the same Update (same id) instead of queueing a second answer.
-    const retried = await driftplane('approve', f.findingId, '--as', APPROVER, '--reason', reason, '--wait', '2s', '--json');
+    const retried = await driftplane('approve', f.findingId, '--as', APPROVER, '--reason', reason, '--key', key, '--wait', '2s', '--json');
     expect(retried.code).toBe(ExitCode.queued);
     const body = JSON.parse(retried.stdout) as { status: string; findingId: string; updateId: string };
     expect(body).toMatchObject({ status: 'queued', findingId: f.findingId });
@@ -140,7 +143,7 @@ describe('text from outside reaches the terminal made visible', () => {
 
     // A refused answer: the validator's message echoes the identity given with --as.
     const evil = '\u001b[2Jevil\u202e\u009b31m';
-    const refused = await driftplane('approve', f.findingId, '--as', evil, '--reason', 'looks fine', '--wait', '60s');
+    const refused = await driftplane('approve', f.findingId, '--as', evil, '--reason', 'looks fine', '--key', (await sshKeyOf(APPROVER))!, '--wait', '60s');
     expect(refused.code).toBe(ExitCode.invalidInput);
     expect(refused.stderr).toMatch(/refused/);
     expect(refused.stderr).toContain('\\x1b[2Jevil\\u202e\\x9b31m');
@@ -148,7 +151,7 @@ describe('text from outside reaches the terminal made visible', () => {
 
     // An approval whose reason carries a screen clear, an OSC title and a fake green "APPROVED BY CISO".
     const reason = 'ok\u001b[2J\u001b]0;title\u0007\u001b[32mAPPROVED BY CISO\u001b[0m\u202e';
-    await env.client.workflow.getHandle(f.workflowId).signal(approvalSignal, { approver: APPROVER, reason, via: 'cli' });
+    await env.client.workflow.getHandle(f.workflowId).signal(approvalSignal, await signedAnswer(f.findingId, 'approved', { approver: APPROVER, reason }));
     // The lifecycle records the approval (or, if it refuses such a reason, counts the signal as ignored).
     const settled = (s: LifecycleState) => s.answer !== undefined || s.timeline.some((t) => t.event === 'approved' || t.event.startsWith('ignored'));
     await waitForState(env.client, f.workflowId, settled);

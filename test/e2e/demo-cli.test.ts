@@ -75,7 +75,7 @@ describe('driftplane demo, then the lifecycle commands, through the CLI', () => 
       detector: 'aws-inventory',
       driftClass: 'UNAUTHORIZED_RUNTIME_DRIFT',
       risk: 'CRITICAL',
-      approvedBy: 'noah.fischer@acme.example',
+      approvedBy: 'noah.fischer@acme.example + marco.bianchi@acme.example',
       changedBy: { actor: 'elena.rossi@acme.example', source: 'cloudtrail', eventName: 'AuthorizeSecurityGroupIngress' },
       outcome: 'RECONCILED',
     });

@@ -27,6 +27,10 @@ describe('replay of recorded histories', () => {
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining(['lifecycle-approved-revert-before-bounded', 'lifecycle-signal-approval-before-bounded', 'lifecycle-expired-before-bounded', 'lifecycle-auto-heal-before-bounded']),
     );
+    // Recorded with bounded state but before signed answers: they replay on signed-answers' old branches.
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining(['lifecycle-approved-revert-before-signed', 'lifecycle-signal-approval-before-signed', 'lifecycle-quorum-unresolved-actor-before-signed']),
+    );
     // Since the patch: a quorum of two, and a lifecycle that continued as new.
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining(['lifecycle-quorum-unresolved-actor', 'lifecycle-continued-first-run', 'lifecycle-continued-last-run']),

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { state, type LifecycleState } from '../../workflows/messages';
 import { loadConfig, type Config } from '../../workers/config';
 import { workflowsPath } from '../../workers/create-worker';
-import { repoRoot } from './shared-fixtures';
+import { keyedAcmeRegistry } from './approver-keys';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -28,7 +28,8 @@ export async function testConfig(address: string, overrides: Record<string, stri
     TEMPORAL_ADDRESS: address,
     DRIFTPLANE_HOME: home,
     DRIFTPLANE_TASK_QUEUE: `test-${path.basename(home)}`,
-    DRIFTPLANE_REGISTRY: path.join(repoRoot, 'registry', 'examples', 'acme'),
+    // The example registry with an SSH key per person: answers on production units must be signed.
+    DRIFTPLANE_REGISTRY: (await keyedAcmeRegistry()).registryDir,
     DRIFTPLANE_VERIFY_INTERVAL: '1s',
     ...overrides,
   });

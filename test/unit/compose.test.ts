@@ -13,14 +13,14 @@ interface Service {
   ports?: string[];
   volumes?: string[];
   environment?: Record<string, string>;
-  command?: string;
+  command?: string | string[];
 }
 const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
 
 describe('docker-compose.yml', () => {
   it('has PostgreSQL, the schema setup, the Temporal server, the namespace step, the UI and the driftplane worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['driftplane-worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
+    expect(Object.keys(services).sort()).toEqual(['driftplane-worker', 'postgresql', 'serve', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
   });
 
   it.each(Object.entries(services))('pins the image of %s to a version, never latest', (_name, s) => {
@@ -45,13 +45,14 @@ describe('docker-compose.yml', () => {
     expect(services.temporal!.depends_on).toEqual({ 'temporal-admin-tools': { condition: 'service_completed_successfully' } });
     expect(services['temporal-create-namespace']!.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
     expect(services['driftplane-worker']!.depends_on).toEqual({ 'temporal-create-namespace': { condition: 'service_completed_successfully' } });
+    expect(services.serve!.depends_on).toEqual({ 'temporal-create-namespace': { condition: 'service_completed_successfully' } });
     for (const s of Object.values(services)) for (const dep of Object.keys(s.depends_on ?? {})) expect(services).toHaveProperty(dep);
   });
 
   it('exposes the frontend on 7233 and the UI on 8080, and points everything at the server by service name', () => {
     expect(services.temporal!.ports).toEqual(['7233:7233']);
     expect(services['temporal-ui']!.ports).toEqual(['8080:8080']);
-    for (const n of ['temporal-ui', 'temporal-create-namespace', 'driftplane-worker']) expect(services[n]!.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    for (const n of ['temporal-ui', 'temporal-create-namespace', 'driftplane-worker', 'serve']) expect(services[n]!.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(services.temporal!.environment?.POSTGRES_SEEDS).toBe('postgresql');
   });
 
@@ -66,6 +67,10 @@ describe('docker-compose.yml', () => {
     expect(services['driftplane-worker']!.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
     expect(existsSync(path.join(repoRoot, 'Dockerfile'))).toBe(true);
     expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:20\.\d+\.\d+-/m);
+    // `serve` runs the worker's image: the image must hold the server's code, and it binds beyond loopback only there.
+    expect(services.serve!.image).toBe(services['driftplane-worker']!.image);
+    expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^COPY serve \.\/serve$/m);
+    expect(services.serve!.command).toEqual(['node', 'bin/driftplane.cjs', 'serve', '--host', '0.0.0.0']);
   });
 
   it('registers every driftplane search attribute in the namespace step', () => {

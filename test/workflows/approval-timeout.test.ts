@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import { ConsoleNotifier } from '../../activities/notify/console-notifier';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { signedAnswer } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { locateTestServer } from '../../cli/local-tools';
 import { temporal } from '@temporalio/proto';
 import { findingIdOf, workflowIdOf } from '../../domain/finding';
-import type { LifecycleState } from '../../workflows/messages';
+import { approve, type LifecycleState } from '../../workflows/messages';
 import { LifecycleStateKey, SEARCH_ATTRIBUTE_KEYS, UnitKey } from '../../workflows/search-attributes';
 import type { Config } from '../../workers/config';
 import { createDriftplaneWorker, type DriftplaneWorker } from '../../workers/create-worker';
@@ -85,7 +85,9 @@ describe('approval timeout (time-skipping server)', () => {
     const { findingId, handle } = await startLifecycle();
     await env.sleep('73h');
     await waitForState(env.client, handle.workflowId, (s) => s.escalations === 1);
-    await answerFinding(env.client, findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'late, but approved' });
+    // Signed at workflow time: the time-skipping server is days ahead of the wall clock, and a statement expires after 15 minutes.
+    const issuedAt = new Date(await env.currentTimeMs());
+    await handle.executeUpdate(approve, { args: [await signedAnswer(findingId, 'approved', { approver: 'maria.lopez@acme.example', reason: 'late, but approved', issuedAt })] });
     const s = (await handle.result()) as LifecycleState;
     expect(s.escalations).toBe(1);
     expect(s.outcome).toBe('RECONCILED');

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { answerFinding } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { approvalSignal, approve, detected, state, TIMELINE_HEAD, TIMELINE_TAIL, type LifecycleState } from '../../workflows/messages';
 import type { UnitScanResult } from '../../workflows/unit-scan';

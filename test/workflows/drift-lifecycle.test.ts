@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { answerFinding, signedAnswer } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { InputError } from '../../domain/errors';
 import { FindingRecordSchema } from '../../domain/finding';
@@ -133,7 +133,7 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(s.answer).toBeUndefined();
   });
 
-  it('records and ignores an invalid approval signal, then accepts a valid one from the Temporal UI', async () => {
+  it('records and ignores an invalid approval signal and an unsigned one on a production unit, then accepts a signed one', async () => {
     const f = await scanFresh('checkout-web-prod');
     await waitForState(t.env.client, f.workflowId, awaitingApproval);
     const handle = t.env.client.workflow.getHandle(f.workflowId);
@@ -142,9 +142,15 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(ignored.answer).toBeUndefined();
     expect(ignored.timeline.find((t) => t.event === 'ignored invalid approval')?.detail).toMatch(/dave\.kim@acme\.example is not an approver/);
 
+    // A raw Temporal UI signal proves nothing about who sent it: on a prod unit it is counted and ignored.
     await handle.signal(approvalSignal, { approver: APPROVER, reason: 'approved from the Temporal UI' });
+    const unsigned = await waitForState(t.env.client, f.workflowId, (s) => (s.ignoredSignals?.byReason['approval: unsigned'] ?? 0) === 1);
+    expect(unsigned.answer).toBeUndefined();
+
+    await handle.signal(approvalSignal, await signedAnswer(f.findingId, 'approved', { approver: APPROVER, reason: 'approved, signed' }));
     const s = await finish(f.workflowId);
-    expect(s.answer).toMatchObject({ answer: 'approved', approver: APPROVER, via: 'temporal-ui' });
+    expect(s.answer).toMatchObject({ answer: 'approved', approver: APPROVER, via: 'cli', authenticated: true });
+    expect(s.answer?.statement?.signer.kind).toBe('ssh');
     expect(s.outcome).toBe('RECONCILED');
   });
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { answerFinding } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import type { LifecycleState } from '../../workflows/messages';
 import type { UnitScanResult } from '../../workflows/unit-scan';

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { locateTemporalCli } from '../../cli/local-tools';
 import { approve, type LifecycleState } from '../../workflows/messages';
+import { signedAnswer } from '../support/approver-keys';
 import type { UnitScanResult } from '../../workflows/unit-scan';
 import { awaitingApproval, useDevServerWorker, waitForState } from '../support/lifecycle-harness';
 import { repoRoot } from '../support/shared-fixtures';
@@ -168,7 +169,7 @@ describe('secrets in a drift never reach history, evidence, the CLI or logs', ()
     const states: LifecycleState[] = [];
     for (const f of scan.findings) {
       const s = await waitForState(t.env.client, f.workflowId, (x) => awaitingApproval(x) || x.stage === 'closed', 60_000);
-      if (s.stage !== 'closed') await t.env.client.workflow.getHandle(f.workflowId).executeUpdate(approve, { args: [{ approver: APPROVER, reason: 'revert to Git, rotate the secrets' }] });
+      if (s.stage !== 'closed') await t.env.client.workflow.getHandle(f.workflowId).executeUpdate(approve, { args: [await signedAnswer(f.findingId, 'approved', { approver: APPROVER, reason: 'revert to Git, rotate the secrets' })] });
       states.push(await waitForState(t.env.client, f.workflowId, (x) => x.stage === 'closed', 60_000));
     }
 

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DetectionStatusStore } from '../../activities/scan/detection-status';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { answerFinding } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { findingIdOf, staleObservation } from '../../domain/finding';
 import type { LifecycleState } from '../../workflows/messages';

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
-import { answerFinding } from '../../cli/commands/lifecycle';
+import { answerFinding } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import type { LifecycleState } from '../../workflows/messages';
 import type { UnitScanResult } from '../../workflows/unit-scan';

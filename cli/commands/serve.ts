@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { InputError, ToolError } from '../../domain/errors';
+import type * as Serve from '../../serve';
+import { loadConfig } from '../../workers/config';
+import { ExitCode } from '../exit-codes';
+import { writeErr } from '../output';
+import { runAction } from '../run-action';
+
+const log = (line: string) => writeErr(`${line}\n`);
+
+// The HTTP framework loads only when the server starts: every other command stays light.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lazyServe = () => require('../../serve') as typeof Serve;
+
+/** Parses `--port`: an integer from 0 (any free port) to 65535. */
+export function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    throw new InputError(`--port: expected a port number from 0 to 65535, got ${value}`, { field: '--port' });
+  return Number(value);
+}
+
+/** Starts `driftplane serve` and returns a function that stops it; shared by `serve`, `dev` and the demo. */
+export async function startServe(
+  opts: { host?: string; port?: number } = {},
+  config = loadConfig(),
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { startDriftplaneServer, DEFAULT_SERVE_HOST } = lazyServe();
+  const host = opts.host ?? DEFAULT_SERVE_HOST;
+  const port = opts.port ?? config.servePort;
+  try {
+    return await startDriftplaneServer(config, { host, port }, { log });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new ToolError(
+        `cannot listen on ${host}:${port}: ${code}`,
+        'choose another port with --port or DRIFTPLANE_SERVE_PORT',
+      );
+    }
+    throw err;
+  }
+}
+
+/** `serve`: the HTTP server for Slack interactivity and health checks (later the dashboard, webhooks and metrics). */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Run the driftplane HTTP server: POST /slack/interactivity (Slack buttons and the reason modal; every request ' +
+        'must carry a valid Slack signature) and GET /healthz. Binds to 127.0.0.1 unless --host says otherwise.',
+    )
+    .option(
+      '--port <n>',
+      'port to listen on (default: $DRIFTPLANE_SERVE_PORT, else 8787; 0 picks a free port)',
+    )
+    .option('--host <address>', 'address to bind (default 127.0.0.1; 0.0.0.0 inside a container)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  driftplane serve\n' +
+        '  driftplane serve --port 9000\n' +
+        '  driftplane serve --host 0.0.0.0            # in a container, behind a TLS-terminating proxy\n' +
+        '  curl http://127.0.0.1:8787/healthz\n\n' +
+        'Settings: SLACK_SIGNING_SECRET (verifies requests), SLACK_BOT_TOKEN (views.open, chat.postEphemeral), ' +
+        'SLACK_API_URL (another Web API base URL), DRIFTPLANE_REGISTRY (Slack user ids of approvers), TEMPORAL_ADDRESS.\n' +
+        'Slack app: set the Interactivity Request URL to https://<your host>/slack/interactivity.',
+    )
+    .action(
+      runAction(async (opts: { port?: string; host?: string }) => {
+        const config = loadConfig();
+        const server = await startServe(
+          {
+            ...(opts.host ? { host: opts.host } : {}),
+            ...(opts.port !== undefined ? { port: parsePort(opts.port) } : {}),
+          },
+          config,
+        );
+        log(`driftplane serve listening at ${server.url} (GET /healthz, POST /slack/interactivity)`);
+        if (!config.slack.signingSecret)
+          log('SLACK_SIGNING_SECRET is not set: /slack/interactivity answers 503');
+        else if (!config.slack.botToken)
+          log('SLACK_BOT_TOKEN is not set: buttons cannot open the reason modal; replies go to this log');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        log('stopping ...');
+        await server.close();
+        return ExitCode.ok;
+      }),
+    );
+}

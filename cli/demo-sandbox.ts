@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { manifestRef } from '../domain/finding';
 
@@ -37,7 +37,7 @@ const withStatus = <T extends { spec: { replicas: number } }>(m: T) => ({
 export interface DemoChange {
   unit: string;
   resourceRef: string;
-  actor: { id: string; type: 'human' };
+  actor: { id: string; type: 'human' | 'break-glass' };
   what: string;
 }
 
@@ -46,6 +46,8 @@ export const DEMO_UNITS = ['checkout-web-prod', 'catalog-web-staging'] as const;
 
 /** The approver the demo answers as, and the actor whose change must not approve itself. */
 export const DEMO_APPROVER = 'maria.lopez@acme.example';
+/** Maria's Slack user id (registry: slackUserId): who the demo's Slack-shaped approval comes from. */
+export const DEMO_APPROVER_SLACK_ID = 'U04MARIA';
 
 /** Writes both planes for every demo unit (replacing an earlier run's), then makes the out-of-band changes. */
 export async function seedDemoSandbox(planesDir: string, now: Date): Promise<DemoChange[]> {
@@ -94,4 +96,19 @@ async function mutate(
     `${JSON.stringify({ resourceRef, actor, eventTime: new Date(now.getTime() - 60_000).toISOString(), eventName, source: 'k8s-audit' })}\n`,
   );
   return { unit, resourceRef, actor, what };
+}
+
+/** The incident and the person of the demo's hotfix window. */
+export const DEMO_HOTFIX = { unit: 'checkout-web-prod', incident: 'INC-9127', actor: 'maria.lopez@acme.example', reviewer: 'priya.nair@acme.example' } as const;
+
+/**
+ * During incident INC-9127 the on-call engineer scales the production checkout up by hand, under
+ * a break-glass session, inside the hotfix window the demo opened: emergency drift, not an
+ * unauthorized change. The actual plane is read as it is now (after any revert).
+ */
+export async function hotfixChange(planesDir: string, now: Date): Promise<DemoChange> {
+  const file = path.join(planesDir, DEMO_HOTFIX.unit, 'actual', 'deployment-web.json');
+  const live = JSON.parse(await readFile(file, 'utf8')) as { kind: string; metadata: { name: string; namespace: string }; spec: { replicas?: number } };
+  live.spec.replicas = (live.spec.replicas ?? 1) * 2;
+  return mutate(planesDir, DEMO_HOTFIX.unit, live, { id: DEMO_HOTFIX.actor, type: 'break-glass' }, 'kubectl scale', now, `scaled to ${live.spec.replicas} replicas during ${DEMO_HOTFIX.incident}`);
 }

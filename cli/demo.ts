@@ -10,7 +10,9 @@ import type { UnitScanResult } from '../workflows/unit-scan';
 import type { Config } from '../workers/config';
 import { answerFinding } from './commands/lifecycle';
 import { DEMO_AWS_APPROVER, DEMO_AWS_SECOND_APPROVER, DEMO_AWS_UNIT, seedAwsSandbox } from './demo-aws-sandbox';
-import { DEMO_APPROVER, DEMO_UNITS, seedDemoSandbox } from './demo-sandbox';
+import { DEMO_APPROVER, DEMO_APPROVER_SLACK_ID, DEMO_HOTFIX, DEMO_UNITS, hotfixChange, seedDemoSandbox } from './demo-sandbox';
+import { postSignedSlackSubmission } from './slack-signed-request';
+import { hotfixWindowId } from '../domain/hotfix';
 
 const run = promisify(execFile);
 const binPath = path.resolve(__dirname, '..', 'bin', 'driftplane.cjs');
@@ -45,6 +47,10 @@ export interface DemoResult {
   temporalUiUrl?: string;
   /** Where the demo's `driftplane serve` listened. */
   serveUrl?: string;
+  /** The answers given as Slack would give them: a signed request to `driftplane serve`. */
+  slackAnswers?: { findingId: string; slackUserId: string; status: number }[];
+  /** The hotfix-reconciliation window the demo opened, and the emergency drift made inside it. */
+  hotfix?: { windowId: string; state: string; attached: string[]; finding: DemoFinding };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +80,7 @@ export async function runDemo(client: Client, config: Config, log: (line: string
   }
 
   const refused: DemoResult['refusedApprovals'] = [];
+  const slackAnswers: NonNullable<DemoResult['slackAnswers']> = [];
   const pending = new Set(opened.map((o) => o.workflowId));
   const deadline = Date.now() + 120_000;
   while (pending.size > 0) {
@@ -104,6 +111,17 @@ export async function runDemo(client: Client, config: Config, log: (line: string
             : [[DEMO_APPROVER], 'Unapproved image tag in prod: revert to the digest in Git'];
         const approver = approvers.find((a) => !(s.approvals ?? []).some((x) => x.approver === a));
         if (!approver) continue;
+        const signingSecret = config.slack.signingSecret?.();
+        if (o.unit !== DEMO_AWS_UNIT && opts.serveUrl && signingSecret) {
+          // The production image patch is approved the way a person in Slack would: the reason modal's
+          // submission, signed with the app's signing secret, posted to `driftplane serve`.
+          if (slackAnswers.some((a) => a.findingId === o.findingId)) continue;
+          const slackUserId = DEMO_APPROVER_SLACK_ID;
+          const r = await postSignedSlackSubmission({ serveUrl: opts.serveUrl, signingSecret, slackUserId, findingId: o.findingId, answer: 'approve', reason });
+          slackAnswers.push({ findingId: o.findingId, slackUserId, status: r.status });
+          log(`approving ${o.findingId} from Slack as ${slackUserId} (${approver}): a signed view_submission to ${opts.serveUrl}/slack/interactivity → HTTP ${r.status}`);
+          continue;
+        }
         log(`approving ${o.findingId} through the CLI as ${approver}`);
         const { stdout } = await run(process.execPath, [binPath, 'approve', o.findingId, '--as', approver, '--reason', reason], {
           // Each approver signs with their own SSH key (made by provisionApproverKeys; registered in the demo's registry copy).
@@ -120,7 +138,56 @@ export async function runDemo(client: Client, config: Config, log: (line: string
     const s = (await client.workflow.getHandle(o.workflowId).result()) as LifecycleState;
     findings.push(summarize(o, s, config));
   }
-  return { findings, refusedApprovals: refused };
+  const hotfix = await demoHotfixWindow(client, config, log, opts);
+  return { findings, refusedApprovals: refused, ...(slackAnswers.length ? { slackAnswers } : {}), hotfix };
+}
+
+/**
+ * A hotfix-reconciliation window (§13): the incident responder opens one for INC-9127, then scales
+ * the production checkout by hand under break-glass. That drift is EMERGENCY_DRIFT, attached to the
+ * window and not reverted; the reviewer records its back-port PR, rejects the revert, and closes the
+ * window. Every step goes through the real `driftplane` CLI.
+ */
+async function demoHotfixWindow(client: Client, config: Config, log: (line: string) => void, opts: { sshKeyFor?: (identity: string) => string | undefined }): Promise<NonNullable<DemoResult['hotfix']>> {
+  const { unit, incident, actor, reviewer } = DEMO_HOTFIX;
+  const env = (as?: string) => ({
+    ...process.env,
+    TEMPORAL_ADDRESS: config.temporalAddress,
+    TEMPORAL_NAMESPACE: config.namespace,
+    DRIFTPLANE_TASK_QUEUE: config.taskQueue,
+    DRIFTPLANE_REGISTRY: config.registryDir,
+    DRIFTPLANE_HOME: config.home,
+    DRIFTPLANE_SSH_KEY: (as && opts.sshKeyFor?.(as)) ?? '',
+  });
+  const cli = async (args: string[], as?: string) => (await run(process.execPath, [binPath, ...args], { env: env(as) })).stdout.trim();
+  const windowId = hotfixWindowId(unit, incident);
+  log(`incident ${incident}: ${actor} opens a 72h hotfix window on ${unit}`);
+  await cli(['hotfix', 'start', '--incident', incident, '--unit', unit, '--window', '72h', '--actor', actor, '--reason', 'checkout latency incident: scale out by hand'], actor);
+  const change = await hotfixChange(config.planesDir, new Date());
+  log(`out-of-band change: ${change.actor.id} (${change.actor.type}) ${change.what} on ${change.resourceRef}`);
+  const scan = (await client.workflow.execute('unitScan', { workflowId: `scan:${unit}:${new Date().toISOString()}`, taskQueue: config.taskQueue, args: [{ unit }] })) as UnitScanResult;
+  if (scan.status !== 'drift') throw new InputError(`scan of ${unit} found no drift after the hotfix change (${scan.status})`);
+  const f = scan.findings[0]!;
+  const waiting = await waitFor(client, f.workflowId, (x) => x.stage === 'approve' && x.route !== undefined);
+  log(`  ${f.findingId}: ${waiting.decision?.driftClass} (${waiting.decision?.risk}) → ${waiting.decision?.recommendedAction}, auto-heal ${waiting.decision?.autoHealAllowed ? 'allowed' : 'refused'}; attached to ${windowId}`);
+  await cli(['hotfix', 'resolve', '--unit', unit, '--incident', incident, '--finding', f.findingId, '--resolution', 'pr', '--reference', 'acme/checkout-gitops#412', '--as', reviewer, '--reason', 'replicas back-ported to Git'], reviewer);
+  await cli(['reject', f.findingId, '--as', reviewer, '--reason', 'the emergency scale-out stays; back-ported in acme/checkout-gitops#412'], reviewer);
+  const closed = (await client.workflow.getHandle(f.workflowId).result()) as LifecycleState;
+  await cli(['hotfix', 'close', '--unit', unit, '--incident', incident, '--as', reviewer, '--reason', 'incident resolved; every emergency change has a back-port'], reviewer);
+  const status = JSON.parse(await cli(['hotfix', 'status', '--unit', unit, '--incident', incident, '--json'])) as { status: string; findings: { findingId: string }[] };
+  const windowState = status.status;
+  log(`  ${windowId}: ${windowState}; the lifecycle closed ${closed.outcome} (not reverted)`);
+  return { windowId, state: windowState, attached: status.findings.map((x) => x.findingId), finding: summarize({ unit, ...f }, closed, config) };
+}
+
+async function waitFor(client: Client, workflowId: string, until: (s: LifecycleState) => boolean, timeoutMs = 60_000): Promise<LifecycleState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.workflow.getHandle(workflowId).query(state).catch(() => undefined);
+    if (s && until(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${workflowId}`);
+    await sleep(300);
+  }
 }
 
 function summarize(o: { unit: string; findingId: string; workflowId: string; resourceRef: string }, s: LifecycleState, config: Config): DemoFinding {
@@ -169,6 +236,17 @@ export function renderDemo(r: DemoResult): string {
     );
   }
   for (const x of r.refusedApprovals) lines.push(`refused: ${x.as} on ${x.findingId}: ${x.why}`);
+  for (const x of r.slackAnswers ?? []) lines.push(`slack:   ${x.findingId} approved by Slack user ${x.slackUserId} through driftplane serve (signed request, HTTP ${x.status})`);
+  if (r.hotfix) {
+    const h = r.hotfix;
+    lines.push(
+      '',
+      `hotfix window ${h.windowId}: ${h.state}; attached ${h.attached.join(', ') || '(none)'}`,
+      `  ${h.finding.resourceRef}: ${h.finding.driftClass} (${h.finding.risk}) → ${h.finding.recommendedAction}, auto-heal ${h.finding.autoHealAllowed ? 'allowed' : 'refused'}`,
+      `  changed by ${h.finding.changedBy?.actor ?? '?'}; outcome ${h.finding.outcome ?? '-'} (the emergency change stays; back-ported in Git)`,
+      `  evidence ${h.finding.evidencePath}`,
+    );
+  }
   if (r.temporalUiUrl) lines.push('', `Temporal UI: ${r.temporalUiUrl}/namespaces/default/workflows`);
   if (r.serveUrl) lines.push(`driftplane serve: ${r.serveUrl} (POST /slack/interactivity, GET /healthz)`);
   return `${lines.join('\n')}\n`;

@@ -38,6 +38,8 @@ interface DemoJson {
     reconcileDetail?: string;
   }[];
   refusedApprovals: { as: string; why: string }[];
+  slackAnswers?: { findingId: string; slackUserId: string; status: number }[];
+  hotfix?: { windowId: string; state: string; attached: string[]; finding: DemoJson['findings'][number] & { recommendedAction: string; autoHealAllowed: boolean } };
 }
 let demo: DemoJson;
 
@@ -88,6 +90,25 @@ describe('driftplane demo, then the lifecycle commands, through the CLI', () => 
     expect(evidence).toContain('s3://acme-tfstate-111122223333/prod/eu-west-1/payments/network/terraform.tfstate');
     // No credentials anywhere in evidence: not the sandbox's fake base keys, not an STS session.
     expect(evidence).not.toMatch(/demo-sandbox-not-a-secret|AKIADEMO|SessionToken|secretAccessKey|sessionToken/i);
+  });
+
+  it('approves the production image patch from Slack: a signed request to driftplane serve, as the registry person of the Slack user', async () => {
+    const prod = demo.findings.find((f) => f.findingId.startsWith('checkout-web-prod:'))!;
+    expect(demo.slackAnswers).toEqual([{ findingId: prod.findingId, slackUserId: 'U04MARIA', status: 200 }]);
+    const json = JSON.parse((await driftplane('show', prod.findingId, '--json')).stdout) as { answer: { via: string; approver: string; authenticated?: boolean } };
+    expect(json.answer).toMatchObject({ via: 'slack', approver: 'maria.lopez@acme.example' });
+  });
+
+  it('opens a hotfix window: the break-glass change inside it is EMERGENCY_DRIFT, attached, not reverted, and the window closes', async () => {
+    const h = demo.hotfix!;
+    expect(h.windowId).toBe('hotfix:checkout-web-prod:INC-9127');
+    expect(h.state).toBe('closed');
+    expect(h.finding).toMatchObject({ driftClass: 'EMERGENCY_DRIFT', recommendedAction: 'OPEN_RECONCILIATION_PR', autoHealAllowed: false, outcome: 'REJECTED' });
+    expect(h.finding.changedBy?.actor).toBe('maria.lopez@acme.example');
+    expect(h.attached).toEqual([h.finding.findingId]);
+    expect(h.finding.stages).not.toContain('reconcile');
+    const list = JSON.parse((await driftplane('hotfix', 'list', '--unit', 'checkout-web-prod', '--json')).stdout) as unknown[];
+    expect(JSON.stringify(list)).toContain('INC-9127');
   });
 
   it('lists the lifecycles from Temporal visibility, filtered by search attributes', async () => {

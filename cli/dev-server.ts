@@ -5,6 +5,7 @@ import { ToolError } from '../domain/errors';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import { locateTemporalCli } from './local-tools';
 import { isReachable } from './temporal';
+import { devServerConfigArgs } from '../workers/server-limits';
 
 /** A Temporal server the CLI uses: one it found running, or a dev server it started. */
 export interface DevServer {
@@ -41,6 +42,7 @@ export async function ensureDevServer(opts: { address: string; home: string; dbF
     ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
     '--log-level', 'warn',
     ...SEARCH_ATTRIBUTE_KEYS.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
+    ...devServerConfigArgs(),
   ];
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', log, log], detached: false });
   let exited: number | null = null;

@@ -15,6 +15,7 @@ import { seedDemoSandbox } from '../cli/demo-sandbox';
 import { locateTemporalCli } from '../cli/local-tools';
 import { approvalSignal, detected, type LifecycleState } from '../workflows/messages';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import { devServerConfigArgs } from '../workers/server-limits';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import { createDriftplaneWorker } from '../workers/create-worker';
 import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-helpers';
@@ -25,7 +26,7 @@ const outDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cli = locateTemporalCli();
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS } });
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, searchAttributes: SEARCH_ATTRIBUTE_KEYS, extraArgs: devServerConfigArgs() } });
   const config = await testConfig(env.address, { DRIFTPLANE_APPROVAL_TIMEOUT: '2s', DRIFTPLANE_MAX_ESCALATIONS: '1' });
   const w = await createDriftplaneWorker(config, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
   mkdirSync(outDir, { recursive: true });

@@ -72,11 +72,14 @@ const DETAIL_CHARS = 600;
  * A run continues as new well before Temporal's own suggestion (4 MB / 4K events): a worker that
  * lost its cache replays the whole run, and history pages of large signals must stay fetchable.
  */
-export const CONTINUE_AS_NEW_AT = { bytes: 1_000_000, events: 2_000 };
-const historyTooLong = () => {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historySize > CONTINUE_AS_NEW_AT.bytes || info.historyLength > CONTINUE_AS_NEW_AT.events;
-};
+export const CONTINUE_AS_NEW_AT = { bytes: 1_000_000, events: 2_000, signals: 80 };
+
+/**
+ * Patch id: a run also continues as new after CONTINUE_AS_NEW_AT.signals signals, well under the
+ * server's per-run signal budget (workers/server-limits.ts), so a flood is refused by the server
+ * instead of growing a run that can no longer continue as new.
+ */
+export const SIGNAL_BUDGET_PATCH = 'continue-as-new-on-signal-count';
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text);
 
@@ -94,6 +97,17 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // Evidence keys use the first run's id, so a continued run never writes a step twice.
   const ids = { findingId: s.findingId, runId: carried?.caseRunId ?? workflowInfo().runId };
   let approvalDeadline = carried?.approvalDeadline;
+  const signalBudget = bounded && patched(SIGNAL_BUDGET_PATCH);
+  let signalsThisRun = 0;
+  const historyTooLong = () => {
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.historySize > CONTINUE_AS_NEW_AT.bytes ||
+      info.historyLength > CONTINUE_AS_NEW_AT.events ||
+      (signalBudget && signalsThisRun >= CONTINUE_AS_NEW_AT.signals)
+    );
+  };
   let nextVerifyAttempt = carried?.nextVerifyAttempt ?? 1;
 
   const note = (event: string, detail?: string) => {
@@ -119,6 +133,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // ---- messages -------------------------------------------------------------------------------
   setHandler(state, () => s);
   setHandler(detected, (raw) => {
+    signalsThisRun++;
     if (messageSizeExceeds(raw, 1024)) return ignoreSignal('detected: too large');
     s.detections++;
     if (s.detections > 1) note('detected again', `${String(raw?.detector)} at ${String(raw?.detectedAt)}`);
@@ -165,6 +180,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       const need = required();
       if (approvals.length >= need) s.answer = record;
       note('approved', `${ok.approver} (${approvals.length} of ${need}): ${ok.reason}`);
+      return { findingId: s.findingId, answer, approver: ok.approver, approvals: approvals.length, required: need };
     }
     return { findingId: s.findingId, answer, approver: ok.approver };
   };
@@ -184,6 +200,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // Signals cannot be refused: an invalid one is counted by its reason; its body is never kept.
   for (const [signal, answer] of [[approvalSignal, 'approved'], [rejectionSignal, 'rejected']] as const) {
     setHandler(signal, (raw) => {
+      signalsThisRun++;
       const kind = answer === 'approved' ? 'approval' : 'rejection';
       try {
         accept(answer, raw && typeof raw === 'object' && !Array.isArray(raw) ? { via: 'temporal-ui', ...(raw as object) } : raw);

@@ -129,6 +129,9 @@ export interface AnswerAccepted {
   findingId: string;
   answer: 'approved' | 'rejected';
   approver: string;
+  /** For an approval: how many distinct approvals are counted now, and how many are needed. */
+  approvals?: number;
+  required?: number;
 }
 
 /** Approve the proposed reconciliation. Validated: listed approver, not the drift's actor, reason given. */

@@ -62,7 +62,8 @@ export function createHotfixActivities(deps: HotfixDeps) {
         team: [...parties.team],
         actorPersons,
         notify: [`team:${unit.spec.owner}`, `incident:${w.incident}`],
-        maxExtensions: w.maxExtensions ?? DEFAULT_MAX_EXTENSIONS,
+        // The unit's policy decides; an explicit window input may only ask for fewer.
+        maxExtensions: Math.min(w.maxExtensions ?? Number.POSITIVE_INFINITY, unit.spec.policies.maxHotfixExtensions ?? DEFAULT_MAX_EXTENSIONS),
       };
       await record(input, 'opened', input.at, {
         unit: w.unit,

@@ -1,6 +1,6 @@
 /** A notification about a finding, to a routing target (Slack channel, issue repo, on-call, ...). */
 export interface Notification {
-  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'answered' | 'closed' | HotfixNotificationKind;
+  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'approval-progress' | 'answered' | 'closed' | HotfixNotificationKind;
   findingId: string;
   targets: string[];
   text: string;
@@ -22,6 +22,9 @@ export interface NotificationDetails {
   approvers: string[];
   /** Approve and Reject buttons are offered. */
   needsPerson: boolean;
+  /** Distinct approvals needed (when more than one), and why. */
+  requiredApprovals?: number;
+  approvalNotes?: string[];
 }
 
 /** Notifications of a hotfix window (`findingId` then holds the window id). */

@@ -22,5 +22,6 @@ export function notificationDetails(
     rules: decision.reasons.slice(0, 20).map((r) => ({ ruleId: r.ruleId, why: r.why })),
     approvers: route.approvers.map((a) => a.email),
     needsPerson,
+    ...((route.requiredApprovals ?? 1) > 1 ? { requiredApprovals: route.requiredApprovals, approvalNotes: route.approvalNotes ?? [] } : {}),
   };
 }

@@ -74,6 +74,13 @@ export function findingMessage(
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `Approvers: ${slackText(d.approvers.join(', '), 1000)}` }],
     });
+    if (d.requiredApprovals !== undefined && d.requiredApprovals > 1) {
+      const why = d.approvalNotes?.length ? ` (${d.approvalNotes.join('; ')})` : '';
+      blocks.push({
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: slackText(`Needs ${d.requiredApprovals} distinct approvers${why}`, 1000) }],
+      });
+    }
   }
   for (const line of st.status.slice(-8))
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: slackText(line, 1000) }] });

@@ -6,6 +6,7 @@ import type { Notification, Notifier } from '../notify/console-notifier';
 const FINDING_KINDS: readonly Notification['kind'][] = [
   'routed',
   'approval-requested',
+  'approval-progress',
   'incident',
   'escalated',
   'answered',

@@ -15,6 +15,7 @@ import { writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { resolveSshKey } from '../ssh-sign';
 import { connectClient } from '../temporal';
+import { approvalProgressText, noteApprovalProgress } from '../../serve/slack/approval-progress';
 
 export { answerFinding } from '../answer-finding';
 
@@ -260,10 +261,14 @@ export function registerLifecycleCommands(program: Command): void {
                   );
                 }
               }
-              return answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason, ...(sshKey ? { sshKey } : {}) }, waitMs);
+              const a = await answerFinding(c, findingId, answer, { approver: opts.as, reason: opts.reason, ...(sshKey ? { sshKey } : {}) }, waitMs);
+              // An approval short of the quorum: the finding's Slack message shows "1 of 2 approvals".
+              await noteApprovalProgress(c, a, 'cli').catch(() => undefined);
+              return a;
             });
+            const progress = approvalProgressText(accepted, 'cli');
             if (opts.json) writeJson(accepted, 0);
-            else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}\n`);
+            else writeOut(`${escaped`${accepted.answer} ${accepted.findingId} as ${accepted.approver}`}${progress ? escaped` (${progress})` : ''}\n`);
             return ExitCode.ok;
           } catch (err) {
             if (!(err instanceof AnswerQueued)) throw err;

@@ -344,6 +344,8 @@ export const UnitPoliciesSchema = z.strictObject({
   autoHealPolicy: NameSchema.optional(),
   /** Answers without proven identity (a raw Temporal UI Update or signal) count. Default: true except in prod. */
   allowUnauthenticatedApprovals: z.boolean().optional(),
+  /** How often a hotfix window on this unit may be extended (each by an approver). Default 1. */
+  maxHotfixExtensions: z.number().int().min(0).max(10).optional(),
 });
 
 /** `DriftManagedUnit` (§22): one scan target with its owner, sources, credentials, schedule and policies. */

@@ -8,6 +8,7 @@ import { loadRegistry, peopleOf } from '../../registry';
 import type { Config } from '../../workers/config';
 import { createStatementSigner } from '../../workers/signing-keys';
 import { slackInteractivity, type SlackInteractivity, type SlackInteractivityWeb } from './interactivity';
+import { noteApprovalProgress } from './approval-progress';
 
 /** How long the endpoint waits for a worker to validate an answer before replying "queued". */
 const ANSWER_WAIT_MS = 30_000;
@@ -72,8 +73,13 @@ export function slackFromConfig(
     signingSecret: config.slack.signingSecret,
     web,
     personBySlackId,
-    answer: async (findingId, answer, input) =>
-      answerFinding(await client(), findingId, answer, input, ANSWER_WAIT_MS),
+    answer: async (findingId, answer, input) => {
+      const c = await client();
+      const accepted = await answerFinding(c, findingId, answer, input, ANSWER_WAIT_MS);
+      // A counted approval that does not complete the quorum: the message shows "1 of 2 approvals".
+      await noteApprovalProgress(c, accepted, 'slack').catch(() => undefined);
+      return accepted;
+    },
     // Answers carry a statement signed with the server's key ($DRIFTPLANE_HOME/signing.key or
     // DRIFTPLANE_SIGNING_KEY), which lifecycles trust for the `slack` channel.
     sign: opts.sign ?? ((st) => createStatementSigner(config.signing).sign(st)),

@@ -14,6 +14,7 @@ import {
 import { REASON_MODAL, reasonModal } from './reason-modal';
 import { buildSlackAnswer, type SlackAnswerInput } from './slack-answer';
 import { ReplayGuard, SlackSignatureError, verifySlackSignature } from './verify-signature';
+import { approvalProgressText } from './approval-progress';
 
 /** The Slack Web API calls the endpoint makes (a `@slack/web-api` WebClient is one). */
 export interface SlackInteractivityWeb {
@@ -138,7 +139,8 @@ export function slackInteractivity(deps: SlackInteractivityDeps): SlackInteracti
       let text: string;
       try {
         const r = await deps.answer(m.findingId, m.answer, input);
-        text = `Your ${r.answer === 'approved' ? 'approval' : 'rejection'} of \`${slackText(r.findingId, 400)}\` was recorded as ${slackText(r.approver, 200)}.`;
+        const progress = approvalProgressText(r, 'slack');
+        text = `Your ${r.answer === 'approved' ? 'approval' : 'rejection'} of \`${slackText(r.findingId, 400)}\` was recorded as ${slackText(r.approver, 200)}.${progress ? ` ${slackText(progress, 400)}.` : ''}`;
       } catch (err) {
         text = answerFailureText(err);
       }

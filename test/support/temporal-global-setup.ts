@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { locateTemporalCli } from '../../cli/local-tools';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
+import { devServerConfigArgs } from '../../workers/server-limits';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +18,7 @@ export async function setup(project: TestProject): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: locateTemporalCli() },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      extraArgs: devServerConfigArgs(),
     },
   });
   project.provide('temporalAddress', env.address);

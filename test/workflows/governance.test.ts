@@ -37,7 +37,7 @@ describe('quorum: a CRITICAL finding needs two distinct approvers', () => {
 
     // The drift's actor (dave.kim, not an approver here) and a repeat of the same person do not count.
     await expect(answerFinding(t.env.client, f.findingId, 'approve', { approver: 'dave.kim@acme.example', reason: 'mine' })).rejects.toThrow(/not an approver|caused this drift/);
-    await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' });
+    expect(await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' })).toMatchObject({ approvals: 1, required: 2 });
     await expect(answerFinding(t.env.client, f.findingId, 'approve', { approver: 'U04MARIA', reason: 'me again' })).rejects.toThrow(/already approved/);
     const one = await t.env.client.workflow.getHandle(f.workflowId).query(state);
     expect(one.stage).toBe('approve');

@@ -141,6 +141,13 @@ describe('hotfix window (time-skipping server)', () => {
     expect((Date.parse(s.reminders[2]!.at) - ext) / HOUR).toBeCloseTo(50.4, 2);
   });
 
+  it("takes its number of extensions from the unit's policy: a window cannot ask for more (policies.maxHotfixExtensions, default 1)", async () => {
+    const { handle } = await openWindow({ maxExtensions: 5 });
+    expect((await handle.query(windowState)).maxExtensions).toBe(1);
+    const { handle: fewer } = await openWindow({ maxExtensions: 0 });
+    expect((await fewer.query(windowState)).maxExtensions).toBe(0);
+  });
+
   it('fails to open for an actor who is neither an approver of the unit nor a break-glass role of its team', async () => {
     const incident = 'INC-1';
     const handle = await t.env.client.workflow.start('hotfixWindow', {

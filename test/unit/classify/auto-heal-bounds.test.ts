@@ -115,3 +115,32 @@ describe('an exception removes only the paths it covers', () => {
     expect(both.reasons.find((r) => r.ruleId.startsWith('exception:'))?.why).toMatch(/covers \/metadata\/labels\/team only; \/spec\/template\/spec\/containers\/0\/image classified/);
   });
 });
+
+describe('the breaker counts heals within its window only', () => {
+  const relabel: DriftObservation = {
+    unit: 'catalog-web-staging',
+    resourceRef: 'Deployment/catalog/web',
+    resourceType: 'Deployment',
+    relationship: 'desired!=actual',
+    changeType: 'modified',
+    changedFields: ['/metadata/labels/tier'],
+    diff: [{ path: '/metadata/labels/tier', kind: 'changed', desired: 'frontend', actual: 'experimental' }],
+    detectedAt: NOW.toISOString(),
+    detector: 'local-planes',
+    healthy: true,
+    auditCorrelation: { actor: { id: 'sam.ortiz@acme.example', type: 'human' }, source: 'k8s-audit', eventTime: NOW.toISOString() },
+  };
+  const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000);
+  const decideWith = (heals: Date[]) => createRegistryPolicySource({ registryDir: path.join(repoRoot, 'registry', 'examples', 'acme'), healHistory: async () => heals }).classify(relabel, NOW);
+
+  it.each([
+    ['no heals before', [], true],
+    ['two heals in the hour', [at(50), at(10)], true],
+    ['three heals in the hour: tripped', [at(50), at(30), at(10)], false],
+    ['three heals, one of them two hours ago', [at(120), at(30), at(10)], true],
+  ] as const)('%s', async (_name, heals, allowed) => {
+    const d = await decideWith([...heals]);
+    expect(d.autoHealAllowed).toBe(allowed);
+    expect(d.driftClass).toBe(allowed ? 'UNAUTHORIZED_RUNTIME_DRIFT' : 'FAILED_RECONCILIATION');
+  });
+});

@@ -54,7 +54,7 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     expect(waiting.route?.approvers.map((a) => a.email)).toContain(APPROVER);
 
     const accepted = await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'U04MARIA', reason: 'revert to the digest in Git' });
-    expect(accepted).toEqual({ findingId: f.findingId, answer: 'approved', approver: APPROVER });
+    expect(accepted).toEqual({ findingId: f.findingId, answer: 'approved', approver: APPROVER, approvals: 1, required: 1 });
 
     const s = await finish(f.workflowId);
     expect(s.stage).toBe('closed');

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { actorCandidates, normalizeIdentity, resolveActor, type PersonIdentities } from './identity';
 import type { Registry } from './registry/model';
 import { breakGlassRolesFor, peopleOf, resolveApprovers } from './registry/resolve';
+import { DurationSchema } from './registry/schemas';
 
 /** The workflow id of a window: derived, never random. */
 export function hotfixWindowId(unit: string, incident: string): string {
@@ -22,7 +23,6 @@ export const HOTFIX_REMINDERS = [0.5, 0.9] as const;
 export const DEFAULT_MAX_EXTENSIONS = 1;
 
 const Text = (max: number) => z.string().trim().min(1).max(max);
-const DurationText = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 72h or 3d');
 
 /** An incident or emergency change record: INC-9127, CHG-12, or any short id without spaces. */
 export const IncidentIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an incident id such as INC-9127');
@@ -32,7 +32,7 @@ export const HotfixWindowInputSchema = z.strictObject({
   unit: Text(200),
   incident: IncidentIdSchema,
   /** How long the window stays open, e.g. `72h`. */
-  window: DurationText,
+  window: DurationSchema,
   /** The break-glass actor(s) the incident declares: people of the registry or break-glass role ARNs. */
   actors: z.array(Text(300)).min(1).max(10),
   openedBy: Text(300),
@@ -75,7 +75,7 @@ export const ResolveFindingSchema = z
 export type ResolveFindingInput = z.infer<typeof ResolveFindingSchema>;
 
 /** An extension: who approves it, why, and for how long (default: the original window). */
-export const ExtendWindowSchema = z.strictObject({ by: Text(300), reason: Text(2048), duration: DurationText.optional(), statement: z.unknown().optional() });
+export const ExtendWindowSchema = z.strictObject({ by: Text(300), reason: Text(2048), duration: DurationSchema.optional(), statement: z.unknown().optional() });
 export type ExtendWindowInput = z.infer<typeof ExtendWindowSchema>;
 
 /** Closing: who and why. */

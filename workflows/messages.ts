@@ -212,6 +212,9 @@ export interface SlackThreadState {
   failures: string[];
 }
 
+/** The id of a finding's `slackThread` workflow: `slack:<findingId>`. */
+export const slackThreadIdOf = (findingId: string): string => `slack:${findingId}`;
+
 /** A lifecycle notification for the finding's Slack message (signal-with-start of `slackThread`). */
 export const slackNotification = defineSignal<[SlackThreadNotification]>('slackNotification');
 /** The Slack messages of a finding and what they show. */

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { slackNotification } from '../../workflows/messages';
+import { slackNotification, slackThreadIdOf } from '../../workflows/messages';
 import type { Notification, Notifier } from '../notify/console-notifier';
 
 /** Notifications about a finding's lifecycle: they post and update its Slack message. */
@@ -14,7 +14,6 @@ const FINDING_KINDS: readonly Notification['kind'][] = [
 ];
 
 /** The workflow id of a finding's Slack messages. */
-export const slackThreadIdOf = (findingId: string): string => `slack:${findingId}`;
 
 /**
  * Sends a finding's notifications to Slack through the finding's `slackThread` workflow

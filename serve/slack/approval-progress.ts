@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { slackNotification, type AnswerAccepted } from '../../workflows/messages';
+import { slackNotification, slackThreadIdOf, type AnswerAccepted } from '../../workflows/messages';
 
 /** The line a finding's message shows after an approval that does not yet complete the quorum. */
 export function approvalProgressText(a: AnswerAccepted, via: string): string | undefined {
@@ -18,7 +18,7 @@ export async function noteApprovalProgress(client: Client, a: AnswerAccepted, vi
   const text = approvalProgressText(a, via);
   if (!text) return undefined;
   try {
-    await client.workflow.getHandle(`slack:${a.findingId}`).signal(slackNotification, { kind: 'approval-progress', findingId: a.findingId, targets: [], text });
+    await client.workflow.getHandle(slackThreadIdOf(a.findingId)).signal(slackNotification, { kind: 'approval-progress', findingId: a.findingId, targets: [], text });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }

@@ -135,7 +135,8 @@ export function createRegistryPolicySource(opts: {
       const exception = coverage.uncovered.length === 0 ? coverage.exceptions[0] : undefined;
       const changedFields = exception || coverage.covered.length === 0 ? o.changedFields : coverage.uncovered;
       const breakerPolicy = autoHealPolicies.find((p) => p.spec.mode !== 'deny' && p.spec.breaker)?.spec.breaker;
-      const breaker = await breakerOf(o, now, breakerPolicy ?? { maxHeals: 3, window: '1h' });
+      // A unit that never auto-heals has no heals to count: skip reading the finding's evidence.
+      const breaker = unit.spec.policies?.autoHeal ? await breakerOf(o, now, breakerPolicy ?? { maxHeals: 3, window: '1h' }) : undefined;
       const input: ClassifyInput = {
         unit: {
           name: unit.metadata.name,

@@ -16,6 +16,19 @@ export interface LifecycleInput {
   carried?: CarriedLifecycle;
   /** Server keys whose signed statements (Slack, dashboard) this lifecycle trusts (docs/identity.md). */
   trust?: StatementTrust;
+  /**
+   * Set when this run reopens a finding that closed RECONCILED within the unit's reopen window
+   * (a regression): the previous run, linked in the timeline and `driftplane show`.
+   */
+  previous?: PreviousRun;
+}
+
+/** The earlier run of the same finding that a regression reopens. */
+export interface PreviousRun {
+  workflowId: string;
+  runId: string;
+  outcome: string;
+  closedAt: string;
 }
 
 /**
@@ -144,6 +157,23 @@ export const approvalSignal = defineSignal<[ApprovalInput]>('approval');
 export const rejectionSignal = defineSignal<[ApprovalInput]>('rejection');
 /** The same drift was detected again: joins the running lifecycle. */
 export const detected = defineSignal<[{ detectedAt: string; detector: string }]>('detected');
+/** A reconciliation PR was closed, merged or not: from the GitHub webhook (`driftplane serve`), `driftplane prs merge`, or the lifecycle's own poll. */
+export interface PullRequestClosed {
+  /** The PR's number in its repository. */
+  number: number;
+  merged: boolean;
+  /** `owner/name` (GitHub) or the local repository's folder. */
+  repo?: string;
+  url?: string;
+  /** Who merged or closed it (GitHub login or the local `--as`). */
+  by?: string;
+  /** When it was closed (ISO 8601). */
+  at: string;
+  mergeCommit?: string;
+  via: 'github-webhook' | 'prs-merge' | 'prs-close' | 'poll';
+}
+/** A reconciliation PR of this finding was closed (merged or not). */
+export const pullRequestClosed = defineSignal<[PullRequestClosed]>('pullRequestClosed');
 /** The lifecycle's stage, finding, decision, approvals and timeline. */
 export const state = defineQuery<LifecycleState>('state');
 

@@ -346,6 +346,21 @@ export const UnitPoliciesSchema = z.strictObject({
   allowUnauthenticatedApprovals: z.boolean().optional(),
   /** How often a hotfix window on this unit may be extended (each by an approver). Default 1. */
   maxHotfixExtensions: z.number().int().min(0).max(10).optional(),
+  /** How reconciliation actions run for this unit (§12): PR timing, migrations, destructive actions, regressions. */
+  reconcile: z
+    .strictObject({
+      /** A reconciliation PR left open this long escalates like an unanswered approval. Default 72h. */
+      prTimeout: DurationSchema.optional(),
+      /** How often the lifecycle asks the PR's state itself, covering lost webhooks. Default 15m. */
+      prPollInterval: DurationSchema.optional(),
+      /** Where MIGRATION_PLAN puts its migration skeleton, relative to the unit's source path. Default `migrations`. */
+      migrationsPath: z.string().min(1).optional(),
+      /** DESTROY_RECREATE is refused unless this is true (and it is never auto-healed). */
+      allowDestroyRecreate: z.boolean().default(false),
+      /** The same drift seen again this soon after a RECONCILED close reopens as a regression. Default 7d. */
+      reopenWindow: DurationSchema.optional(),
+    })
+    .optional(),
 });
 
 /** `DriftManagedUnit` (§22): one scan target with its owner, sources, credentials, schedule and policies. */
@@ -522,6 +537,18 @@ export const RouteSchema = z.strictObject({
   createIssue: z.boolean().default(false),
   /** Distinct approvers a reconciliation of a matching finding needs (default: 2 for CRITICAL, 1 otherwise). */
   requiredApprovals: z.number().int().min(1).max(5).optional(),
+  /** Where an INCIDENT action opens its incident: PagerDuty Events API v2, a GitHub issue, or the console (default). */
+  incident: z
+    .discriminatedUnion('type', [
+      z.strictObject({
+        type: z.literal('pagerduty'),
+        /** The environment variable holding the integration's routing key (default PAGERDUTY_ROUTING_KEY); the key itself is never in the registry. */
+        routingKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+      }),
+      z.strictObject({ type: z.literal('github-issue'), repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo'), labels: z.array(z.string()).optional() }),
+      z.strictObject({ type: z.literal('console') }),
+    ])
+    .optional(),
 });
 /** A route. */
 export type Route = z.infer<typeof RouteSchema>;

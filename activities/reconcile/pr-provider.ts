@@ -15,6 +15,8 @@ export interface FileChange {
 /** What a reconciliation PR is made of. */
 export interface PrRequest {
   findingId: string;
+  /** The branch (default `branchOf(findingId)`); a PR opened again after one was closed unmerged gets `<branch>-r<n>`. */
+  branch?: string;
   /** GitHub: `owner/name`. Local Git: the repository's folder (absolute). */
   repo: string;
   /** The branch the PR merges into (the unit's `source.revision`, default `main`). */
@@ -62,4 +64,6 @@ export interface PrProvider {
   status(ref: { repo: string; number: number }): Promise<PrStatus>;
   /** A file's content on a branch, undefined when it does not exist. */
   readFile(repo: string, branch: string, path: string): Promise<string | undefined>;
+  /** The files (paths from the repository root) directly inside a folder on a branch; [] when it does not exist. */
+  listFiles(repo: string, branch: string, dir: string): Promise<string[]>;
 }

@@ -1,4 +1,5 @@
 /** Activities that run OpenTofu/Terraform for drift detection. */
+export * from './apply';
 export * from './process-group';
 export * from './run-plan';
 export * from './working-copy';

@@ -6,6 +6,7 @@ import { registerHotfixCommands } from './hotfix';
 import { registerKeysCommands } from './keys';
 import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
+import { registerPrsCommands } from './prs';
 import { registerRegistryCommands } from './registry';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommands } from './serve';
@@ -18,6 +19,7 @@ export const commandGroups: RegisterCommands[] = [
   registerDevCommands,
   registerServeCommands,
   registerLifecycleCommands,
+  registerPrsCommands,
   registerEvidenceCommands,
   registerKeysCommands,
   registerHotfixCommands,

@@ -16,7 +16,8 @@ export function branchOf(findingId: string): string {
 export function findingIdOfBranch(branch: string): string | undefined {
   const ref = branch.startsWith('refs/heads/') ? branch.slice('refs/heads/'.length) : branch;
   if (!ref.startsWith(BRANCH_PREFIX)) return undefined;
-  const rest = ref.slice(BRANCH_PREFIX.length);
+  // A PR opened again after one was closed unmerged: `<fingerprint>-r<n>`.
+  const rest = ref.slice(BRANCH_PREFIX.length).replace(/-r\d+$/, '');
   const slash = rest.indexOf('/');
   if (slash <= 0 || slash === rest.length - 1 || rest.indexOf('/', slash + 1) !== -1) return undefined;
   return `${rest.slice(0, slash)}:${rest.slice(slash + 1)}`;

@@ -9,7 +9,7 @@ export function fakeTofuPath(): string {
   return p;
 }
 
-/** One step (init, plan or show) of a fake tofu scenario; see the header of ./tofu. */
+/** One step (init, plan, show, apply or state pull) of a fake tofu scenario; see the header of ./tofu. */
 export interface FakeStep {
   exit?: number;
   stderr?: string;
@@ -19,6 +19,8 @@ export interface FakeStep {
   echoEnv?: string[];
   fixture?: string;
   raw?: string;
+  /** apply: whether it changed the state (bumps the serial on success). Default true. */
+  changed?: boolean;
 }
 
 /** A scenario for the fake tofu. */
@@ -26,12 +28,20 @@ export interface FakeScenario {
   init?: FakeStep;
   plan?: FakeStep;
   show?: FakeStep;
+  /** `apply` (refresh-only or -replace): writes the backend state with serial + 1 when it changed something. */
+  apply?: FakeStep;
+  /** `state pull`: prints the backend state (none: nothing), or `raw`. */
+  statePull?: FakeStep;
+  /** The backend's state before the first apply: a tfstate v4 file (absolute path). */
+  state?: { fixture: string };
   recordEnv?: string[];
 }
 
 /** A written scenario: the env that selects it, and where the fake logs its invocations and pids. */
 export interface PreparedScenario {
   dir: string;
+  /** The fake backend's state file (exists once an apply wrote it). */
+  stateFile: string;
   env: Record<string, string>;
   logFile: string;
   pidFile: string;
@@ -52,7 +62,13 @@ export function prepareScenario(scenario: FakeScenario): PreparedScenario {
   const pidFile = path.join(dir, 'pids.json');
   const file = path.join(dir, 'scenario.json');
   writeFileSync(file, JSON.stringify({ ...scenario, logFile, pidFile, stateDir: dir }));
-  return { dir, env: { FAKE_TOFU_SCENARIO: file }, logFile, pidFile };
+  return {
+    dir,
+    env: { FAKE_TOFU_SCENARIO: file },
+    logFile,
+    pidFile,
+    stateFile: path.join(dir, 'terraform.tfstate'),
+  };
 }
 
 /** True while a process runs; a zombie (killed, not yet reaped) counts as gone. */

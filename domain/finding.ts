@@ -54,8 +54,19 @@ export const DriftObservationSchema = z.object({
   detectorError: z.string().optional(),
   /** The unit's last successful detection, when one was ever recorded. */
   lastSuccessAt: z.iso.datetime().optional(),
+  /**
+   * Set by the scan when this detection reopens a finding whose previous run closed RECONCILED
+   * within the unit's `policies.reconcile.reopenWindow` (a regression): that run, its outcome and
+   * when it closed. Never part of the fingerprint ({@link fingerprintOf}): the same drift keeps its
+   * finding id and workflow id; the decision table's `regression-reopened` rule raises its risk.
+   */
+  regression: z
+    .object({ previousRunId: z.string().min(1), previousOutcome: z.string().min(1), closedAt: z.iso.datetime() })
+    .optional(),
 });
 export type DriftObservation = z.infer<typeof DriftObservationSchema>;
+/** The earlier run a regression reopens, as an observation carries it. */
+export type Regression = NonNullable<DriftObservation['regression']>;
 
 /** The resource reference of a unit-level (detection) observation: `unit/<name>`. */
 export function unitResourceRef(unit: string): string {

@@ -1,11 +1,12 @@
 import { type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
 import { InputError, ToolError } from '../../domain/errors';
 import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
 import { parseDuration } from '../../domain/registry/durations';
 import { escaped, visible } from '../../domain/terminal-text';
-import { state, TIMELINE_HEAD, type LifecycleState } from '../../workflows/messages';
+import { state, TIMELINE_HEAD, type LifecycleInput, type LifecycleState, type PreviousRun } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
 import { answerFinding, needsSignedAnswer } from '../answer-finding';
@@ -85,12 +86,12 @@ export async function listFindings(client: Client, query: string, limit: number)
 }
 
 /** Reads one lifecycle's state: by query while it runs, from its result once it has closed. */
-export async function readLifecycle(client: Client, idOrWorkflowId: string): Promise<{ state: LifecycleState; status: string }> {
+export async function readLifecycle(client: Client, idOrWorkflowId: string): Promise<{ state: LifecycleState; status: string; runId: string }> {
   const handle = client.workflow.getHandle(workflowIdOf(findingIdFromAny(idOrWorkflowId)));
   try {
     const d = await handle.describe();
-    if (d.status.name === 'COMPLETED') return { state: (await handle.result()) as LifecycleState, status: d.status.name };
-    return { state: await withTimeout(handle.query(state), 15_000, 'no worker answered the state query'), status: d.status.name };
+    if (d.status.name === 'COMPLETED') return { state: (await handle.result()) as LifecycleState, status: d.status.name, runId: d.runId };
+    return { state: await withTimeout(handle.query(state), 15_000, 'no worker answered the state query'), status: d.status.name, runId: d.runId };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new InputError(`no lifecycle for finding ${findingIdFromAny(idOrWorkflowId)}`, { field: 'findingId' });
     throw err;
@@ -135,18 +136,74 @@ function printTable(rows: FindingRow[]): void {
   for (const row of cells) writeOut(`${line(row)}\n`);
 }
 
+/** The input a run started with (its first history event), and the first run of its continue-as-new chain. */
+export type RunInputReader = (workflowId: string, runId: string) => Promise<{ input?: Partial<LifecycleInput>; firstRunId?: string } | undefined>;
+
+/**
+ * Reads a run's input from its first history event only (one event, not the whole history),
+ * decoded with the client's data converter. Undefined when the run is gone (retention).
+ */
+export function temporalRunInputReader(client: Client): RunInputReader {
+  return async (workflowId, runId) => {
+    let res;
+    try {
+      res = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId, runId }, maximumPageSize: 1 });
+    } catch (err) {
+      // gRPC NOT_FOUND: the run's history is past retention; the chain ends there.
+      if ((err as { code?: number }).code === 5) return undefined;
+      throw err;
+    }
+    const started = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+    if (!started) return undefined;
+    const [input] = await decodeArrayFromPayloads(client.options.loadedDataConverter, started.input?.payloads);
+    return { ...(input && typeof input === 'object' ? { input: input as Partial<LifecycleInput> } : {}), ...(started.firstExecutionRunId ? { firstRunId: started.firstExecutionRunId } : {}) };
+  };
+}
+
+/** How many reopened runs `show` walks back at most. */
+export const MAX_REOPEN_CHAIN = 50;
+
+/**
+ * The runs a reopened finding links back through, newest first: each run's input names the run it
+ * reopens (`previous`). A run that continued as new is looked up in the first run of its chain.
+ * The walk stops at a run with no `previous`, one already seen, one past retention, or after
+ * {@link MAX_REOPEN_CHAIN} runs.
+ */
+export async function readReopenChain(read: RunInputReader, workflowId: string, runId: string, first?: Partial<LifecycleInput>): Promise<PreviousRun[]> {
+  const chain: PreviousRun[] = [];
+  const seen = new Set([runId]);
+  let at = { workflowId, runId };
+  let known = first;
+  while (chain.length < MAX_REOPEN_CHAIN) {
+    let previous = known?.previous;
+    known = undefined;
+    if (!previous) {
+      const run = await read(at.workflowId, at.runId);
+      previous = run?.input?.previous;
+      if (!previous && run?.firstRunId && run.firstRunId !== at.runId) previous = (await read(at.workflowId, run.firstRunId))?.input?.previous;
+    }
+    if (!previous || seen.has(previous.runId)) break;
+    chain.push(previous);
+    seen.add(previous.runId);
+    at = { workflowId: previous.workflowId || at.workflowId, runId: previous.runId };
+  }
+  return chain;
+}
+
 /**
  * Renders one lifecycle for a person. Every value in it came from outside at some point (a cluster,
  * an audit log, a person's answer, the registry): each is made visible on its own line, so none can
  * move the cursor, recolour the screen or fake a line of the timeline.
  */
-export function renderLifecycle(s: LifecycleState, status: string): string {
+export function renderLifecycle(s: LifecycleState, status: string, chain: readonly PreviousRun[] = []): string {
   const o = s.observation;
   const lines = [
     escaped`finding     ${s.findingId}  (${status}, stage ${s.stage}${s.outcome ? `, outcome ${s.outcome}` : ''})`,
     escaped`resource    ${o.resourceRef} in ${o.unit} (${o.relationship}, ${o.changeType})`,
     escaped`changed     ${o.changedFields.join(', ')}`,
   ];
+  // A regression: the runs this finding reopens, newest first.
+  for (const p of chain) lines.push(`reopened    from run ${visible(p.runId)} (${visible(p.outcome)} at ${visible(p.closedAt)})`);
   const audit = o.auditCorrelation;
   if (audit) lines.push(escaped`actor       ${audit.actor.id} (${audit.actor.type}) via ${audit.source} at ${audit.eventTime}`);
   const who = s.route?.actor;
@@ -214,9 +271,15 @@ export function registerLifecycleCommands(program: Command): void {
     .option('--json', 'print the lifecycle state as JSON')
     .action(
       runAction(async (findingId: string, opts: { json?: boolean }) => {
-        const { state: s, status } = await withClient((c) => readLifecycle(c, findingId));
-        if (opts.json) writeJson({ status, ...s });
-        else writeOut(renderLifecycle(s, status));
+        const { s, status, chain } = await withClient(async (c) => {
+          const { state: s, status, runId } = await readLifecycle(c, findingId);
+          // The state may carry the run's own link (`previous`); older runs are read from their first event.
+          const own = (s as LifecycleState & { previous?: PreviousRun }).previous;
+          const chain = await readReopenChain(temporalRunInputReader(c), workflowIdOf(s.findingId), runId, own ? { previous: own } : undefined);
+          return { s, status, chain };
+        });
+        if (opts.json) writeJson({ status, ...s, chain });
+        else writeOut(renderLifecycle(s, status, chain));
         return ExitCode.ok;
       }),
     );

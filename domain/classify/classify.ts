@@ -12,6 +12,7 @@ import {
   NO_PERSON_ACTIONS,
   maxRisk,
   minRisk,
+  raiseRisk,
   riskRank,
   type Action,
   type DriftClass,
@@ -105,6 +106,10 @@ function value(m: string, key: string, input: ClassifyInput, f: Facts): string {
         return f.detectorWhy;
       case 'change':
         return c.matchingChange ? `${c.matchingChange.kind} ${c.matchingChange.ref}` : 'no matching change';
+      case 'regression':
+        return c.regression
+          ? `run ${c.regression.previousRunId} (${c.regression.previousOutcome} at ${c.regression.closedAt})`
+          : 'no earlier run';
       case 'cost':
         return c.costDeltaPercent !== undefined ? `${c.costDeltaPercent}%` : 'unknown';
       default:
@@ -132,6 +137,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
   let risk: Risk | undefined;
   let floor: Risk | undefined;
   let cap: Risk | undefined;
+  let raise = 0;
   let allow: string | undefined;
   let deny: string | undefined;
   let requiresHealthy: string | undefined;
@@ -154,6 +160,7 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
     if (risk === undefined && t.risk !== undefined) risk = t.risk;
     if (t.riskAtLeast !== undefined)
       floor = floor === undefined ? t.riskAtLeast : maxRisk(floor, t.riskAtLeast);
+    if (t.riskRaise !== undefined) raise += t.riskRaise;
     if (t.riskAtMost !== undefined) cap = cap === undefined ? t.riskAtMost : minRisk(cap, t.riskAtMost);
     if (t.autoHeal === 'deny' && deny === undefined) deny = rule.id;
     if (t.autoHeal === 'allow' && allow === undefined) allow = rule.id;
@@ -205,6 +212,8 @@ function classifyOnce(input: ClassifyInput, table: DecisionTable, nowMs: number 
     action = defaults?.action ?? (driftClass === 'DETECTION_STALE' ? 'INCIDENT' : 'INCIDENT');
   if (risk === undefined) risk = defaults?.risk ?? 'MEDIUM';
   if (floor !== undefined) risk = maxRisk(risk, floor);
+  // A raise is relative to the risk decided so far (floors included); caps still have the last word.
+  if (raise > 0) risk = raiseRisk(risk, raise);
   if (cap !== undefined) risk = minRisk(risk, cap);
 
   // Auto-heal: every refusal is recorded; the first one names the bound that refused it.

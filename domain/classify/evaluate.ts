@@ -181,6 +181,10 @@ export function compileConditions(when: RuleConditions): CompiledConditions {
     const v = w.requireIncidentForManualChange;
     add((i) => v === i.unit.policies.requireIncidentForManualChange);
   }
+  if (w.regression !== undefined) {
+    const v = w.regression;
+    add((i) => v === (i.context.regression !== undefined));
+  }
   if (w.classified !== undefined) {
     const v = w.classified;
     add((_i, f) => v === f.classified);

@@ -159,6 +159,13 @@ export const ContextSchema = z.strictObject({
     })
     .optional(),
   changeFreeze: z.boolean().optional(),
+  /**
+   * The same drift (fingerprint) closed RECONCILED within the unit's reopen window and is back: a
+   * regression. The run it reopens, its outcome and when it closed (DriftObservation.regression).
+   */
+  regression: z
+    .strictObject({ previousRunId: z.string().min(1), previousOutcome: z.string().min(1), closedAt: IsoDateTime })
+    .optional(),
   /** Monthly cost change in percent (positive = more expensive), from billing/inventory. */
   costDeltaPercent: z.number().optional(),
   /** Conditions ownership rules may require, e.g. `hpa-enabled`. */

@@ -7,8 +7,8 @@ import { ActionSchema, CategorySchema, DriftClassSchema, OwnerKindSchema, RiskSc
  * The decision table as data (issue 4): rules with an id, match conditions (`when`) and
  * outcomes (`then`). Evaluation (evaluate.ts): rules are tried in order; every rule whose
  * conditions all hold fires and is listed in the decision's reasons. The first fired rule that
- * sets driftClass, action or risk decides that field; `riskAtLeast` floors and `riskAtMost`
- * caps risk; one `autoHeal: deny` refuses auto-heal, and at least one `allow` is needed.
+ * sets driftClass, action or risk decides that field; `riskAtLeast` floors, `riskRaise` raises
+ * by steps and `riskAtMost` caps risk; one `autoHeal: deny` refuses auto-heal, and at least one `allow` is needed.
  * A rule with `stop: true` ends evaluation.
  */
 
@@ -58,6 +58,8 @@ export type RuleConditions = {
   costIncreaseAtLeast?: number;
   unitAutoHeal?: boolean;
   requireIncidentForManualChange?: boolean;
+  /** The drift came back after its lifecycle closed RECONCILED within the unit's reopen window (`context.regression`). */
+  regression?: boolean;
   /** Whether an earlier fired rule already set the drift class (for catch-all rules). */
   classified?: boolean;
   /** The drift class set by earlier fired rules is one of these (for modifier rules). */
@@ -105,6 +107,7 @@ export const RuleConditionsSchema: z.ZodType<RuleConditions> = z.lazy(() =>
     costIncreaseAtLeast: z.number().optional(),
     unitAutoHeal: z.boolean().optional(),
     requireIncidentForManualChange: z.boolean().optional(),
+    regression: z.boolean().optional(),
     classified: z.boolean().optional(),
     driftClass: z.array(DriftClassSchema).optional(),
     any: z.array(RuleConditionsSchema).min(1).optional(),
@@ -139,6 +142,12 @@ export const RuleOutcomeSchema = z.strictObject({
   risk: RiskSchema.optional(),
   riskAtLeast: RiskSchema.optional(),
   riskAtMost: RiskSchema.optional(),
+  /**
+   * Raises the risk by this many steps (INFO → LOW → MEDIUM → HIGH → CRITICAL): after the decided
+   * risk and every `riskAtLeast` floor, before `riskAtMost` caps. Steps of all fired rules add up;
+   * CRITICAL stays CRITICAL.
+   */
+  riskRaise: z.number().int().min(1).max(4).optional(),
   autoHeal: z.enum(['allow', 'deny']).optional(),
   /** Auto-heal only while the workload is healthy (the "Maybe" rows of §9.1). */
   autoHealRequiresHealthy: z.boolean().optional(),

@@ -60,6 +60,12 @@ export function maxRisk(a: Risk, b: Risk): Risk {
   return riskRank(a) >= riskRank(b) ? a : b;
 }
 
+/** A risk raised by `steps` levels, saturating at CRITICAL (and at INFO for a negative count). */
+export function raiseRisk(risk: Risk, steps: number): Risk {
+  const at = Math.min(RISK_ORDER.length - 1, Math.max(0, riskRank(risk) + Math.trunc(steps)));
+  return RISK_ORDER[at] as Risk;
+}
+
 /** The lower of two risks. */
 export function minRisk(a: Risk, b: Risk): Risk {
   return riskRank(a) <= riskRank(b) ? a : b;

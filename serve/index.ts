@@ -1,6 +1,6 @@
 /**
  * `driftplane serve`: one HTTP server for everything a person or a webhook reaches. Each endpoint
- * family is one module (serve/health.ts, serve/slack/; later serve/github/, serve/dashboard/,
+ * family is one module (serve/health.ts, serve/slack/, serve/github/; later serve/dashboard/,
  * serve/metrics/): add it to the list in {@link startDriftplaneServer}.
  */
 import type { ApprovalStatement, SignedStatement } from '../domain/signing/statement';
@@ -8,6 +8,7 @@ import type { Config } from '../workers/config';
 import { healthModule } from './health';
 import { startServer, type RunningServer } from './server';
 import { slackFromConfig } from './slack';
+import { githubFromConfig } from './github';
 
 export { buildServer, startServer, type ServeModule, type RunningServer } from './server';
 
@@ -21,7 +22,8 @@ export async function startDriftplaneServer(
   opts: { log?: (line: string) => void; sign?: (s: ApprovalStatement) => SignedStatement } = {},
 ): Promise<RunningServer> {
   const slack = slackFromConfig(config, opts);
-  const server = await startServer([healthModule, slack.module], {
+  const github = githubFromConfig(config, opts.log ? { log: opts.log } : {});
+  const server = await startServer([healthModule, slack.module, github.module], {
     host: listen.host ?? DEFAULT_SERVE_HOST,
     port: listen.port ?? config.servePort,
   });
@@ -30,6 +32,7 @@ export async function startDriftplaneServer(
     close: async () => {
       await server.close();
       await slack.close();
+      await github.close();
     },
   };
 }

@@ -35,6 +35,19 @@ export const ConfigSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   SLACK_BOT_TOKEN: z.string().min(1).optional(),
   SLACK_API_URL: z.url().optional(),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_API_URL: z.url().optional(),
+  GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  DRIFTPLANE_PR_TIMEOUT: Duration.default('72h'),
+  DRIFTPLANE_PR_POLL_INTERVAL: Duration.default('15m'),
+  DRIFTPLANE_REGISTRY_REPO: z.string().regex(/^(file:\/\/\/|(https?:\/\/)?[^/\s]+\/[\w.-]+\/[\w.-]+)/, 'file:///<folder of a Git repository> or github.com/<owner>/<repo>').optional(),
+  DRIFTPLANE_REGISTRY_REPO_PATH: z.string().default(''),
+  DRIFTPLANE_REGISTRY_REPO_BRANCH: z.string().min(1).default('main'),
+  DRIFTPLANE_KUBECONFIG: z.string().optional(),
+  DRIFTPLANE_TEMPORAL_UI_URL: z.url().optional(),
+  DRIFTPLANE_STACKS_DIR: z.string().optional(),
+  DRIFTPLANE_REOPEN_WINDOW: z.union([z.literal('off'), Duration]).default('7d'),
+  DRIFTPLANE_TOFU_BIN: z.string().min(1).default('tofu'),
   DRIFTPLANE_SIGNING_KEY: z
     .string()
     .refine((v) => parseRedactionKey(v)?.length === 32, 'expected hex or base64 of a 32-byte Ed25519 secret key (the value is not shown)')
@@ -99,6 +112,30 @@ export interface Config {
   servePort: number;
   /** Slack: secrets as functions, so printing the config shows neither. Without a bot token, notifications go to the console. */
   slack: { signingSecret?: () => string; botToken?: () => string; apiUrl?: string };
+  /**
+   * GitHub (docs/github.md): GITHUB_TOKEN for the REST API at GITHUB_API_URL (GitHub Enterprise;
+   * unset for github.com), and GITHUB_WEBHOOK_SECRET that signs deliveries to `POST /github/webhook`.
+   * Secrets as functions, so printing the config shows neither.
+   */
+  github: { token?: () => string | undefined; apiUrl?: string; webhookSecret?: () => string | undefined };
+  /** How reconciliation actions reach the systems they change (docs/reconciliation.md). */
+  reconcile: {
+    /** Default PR timeout (escalation) and poll interval, when a unit's policy sets none. */
+    prTimeout: string;
+    prPollInterval: string;
+    /** The registry as a Git repository, for IGNORE's exception PRs: `file:///…` or `github.com/owner/repo`, and the registry's folder in it. */
+    registryRepo?: { repo: string; path: string; revision: string };
+    /** A kubeconfig whose contexts are named like the registry's clusters (Kubernetes executors). */
+    kubeconfig?: string;
+    /** The Temporal UI's base URL, for links in PR bodies. */
+    temporalUiUrl?: string;
+    /** Checkouts of stack repositories, one folder per unit (OpenTofu executors), when sources are not local repositories. */
+    stacksDir?: string;
+    /** The OpenTofu (or Terraform) binary the executors run. */
+    tofuBinary: string;
+    /** Reopen window of units whose policy sets none; `off` never reopens. */
+    reopenWindow: string;
+  };
 }
 
 function cloudTrailLocation(value: string): CloudTrailLocation {
@@ -108,6 +145,10 @@ function cloudTrailLocation(value: string): CloudTrailLocation {
 
 function slackConfig(signingSecret: string | undefined, botToken: string | undefined, apiUrl: string | undefined): Config['slack'] {
   return { ...(signingSecret ? { signingSecret: () => signingSecret } : {}), ...(botToken ? { botToken: () => botToken } : {}), ...(apiUrl ? { apiUrl } : {}) };
+}
+
+function githubConfig(token: string | undefined, apiUrl: string | undefined, webhookSecret: string | undefined): Config['github'] {
+  return { ...(token ? { token: () => token } : {}), ...(apiUrl ? { apiUrl } : {}), ...(webhookSecret ? { webhookSecret: () => webhookSecret } : {}) };
 }
 
 /** Reads the configuration from an environment; a bad value is an InputError naming the variable. */
@@ -142,6 +183,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redactionKey: () => (redactionKey ??= c.DRIFTPLANE_REDACTION_KEY ? (parseRedactionKey(c.DRIFTPLANE_REDACTION_KEY) as Uint8Array) : readOrCreateRedactionKey(redactionKeyFile)),
     servePort: c.DRIFTPLANE_SERVE_PORT,
     slack: slackConfig(c.SLACK_SIGNING_SECRET, c.SLACK_BOT_TOKEN, c.SLACK_API_URL),
+    github: githubConfig(c.GITHUB_TOKEN, c.GITHUB_API_URL, c.GITHUB_WEBHOOK_SECRET),
+    reconcile: {
+      prTimeout: c.DRIFTPLANE_PR_TIMEOUT,
+      prPollInterval: c.DRIFTPLANE_PR_POLL_INTERVAL,
+      ...(c.DRIFTPLANE_REGISTRY_REPO ? { registryRepo: { repo: c.DRIFTPLANE_REGISTRY_REPO, path: c.DRIFTPLANE_REGISTRY_REPO_PATH, revision: c.DRIFTPLANE_REGISTRY_REPO_BRANCH } } : {}),
+      ...(c.DRIFTPLANE_KUBECONFIG ? { kubeconfig: path.resolve(c.DRIFTPLANE_KUBECONFIG) } : {}),
+      ...(c.DRIFTPLANE_TEMPORAL_UI_URL ? { temporalUiUrl: c.DRIFTPLANE_TEMPORAL_UI_URL.replace(/\/+$/, '') } : {}),
+      ...(c.DRIFTPLANE_STACKS_DIR ? { stacksDir: path.resolve(c.DRIFTPLANE_STACKS_DIR) } : {}),
+      tofuBinary: c.DRIFTPLANE_TOFU_BIN,
+      reopenWindow: c.DRIFTPLANE_REOPEN_WINDOW,
+    },
     aws: {
       region: c.DRIFTPLANE_AWS_REGION,
       ...(c.DRIFTPLANE_AWS_ENDPOINT ? { endpoint: c.DRIFTPLANE_AWS_ENDPOINT } : {}),

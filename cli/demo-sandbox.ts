@@ -1,11 +1,21 @@
-import { mkdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, realpath, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
 import { manifestRef } from '../domain/finding';
+
+const run = promisify(execFile);
 
 /**
  * The demo's sandbox: two Argo CD-style apps from registry/examples/acme, each with its desired
  * manifests (what Git renders) and its actual ones (what runs), then one out-of-band change each,
  * written the way a person would make it, with an audit line saying who did it.
+ *
+ * The sandbox folder is a real Git repository holding the desired manifests (YAML, with comments,
+ * as a GitOps repository keeps them): reconciliation PRs are branches and commits in it, and
+ * `driftplane prs merge` merges them with `git merge`. What runs (`actual/`) and the audit and
+ * action logs are not desired state and stay out of Git.
  */
 
 const deployment = (ns: string, name: string, image: string, labels: Record<string, string>) => ({
@@ -60,13 +70,13 @@ export async function seedDemoSandbox(planesDir: string, now: Date): Promise<Dem
   ] as const) {
     const dir = path.join(planesDir, unit);
     await rm(dir, { recursive: true, force: true });
-    for (const plane of ['desired', 'actual'] as const) {
-      await mkdir(path.join(dir, plane), { recursive: true });
-      // The live object carries the status its controller reports; Git never does.
-      const doc = plane === 'actual' ? withStatus(manifest) : manifest;
-      await writeFile(path.join(dir, plane, 'deployment-web.json'), `${JSON.stringify(doc, null, 2)}\n`);
-    }
+    await mkdir(path.join(dir, 'desired'), { recursive: true });
+    await mkdir(path.join(dir, 'actual'), { recursive: true });
+    await writeFile(path.join(dir, 'desired', 'deployment-web.yaml'), desiredYaml(unit, manifest));
+    // The live object carries the status its controller reports; Git never does.
+    await writeFile(path.join(dir, 'actual', 'deployment-web.json'), `${JSON.stringify(withStatus(manifest), null, 2)}\n`);
   }
+  await commitDesiredState(planesDir);
 
   // A person patches the production image by hand (kubectl set image): unauthorized runtime drift.
   const patched = withStatus(checkout);
@@ -78,6 +88,36 @@ export async function seedDemoSandbox(planesDir: string, now: Date): Promise<Dem
   relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'experimental' };
   changes.push(await mutate(planesDir, 'catalog-web-staging', relabelled, { id: 'sam.ortiz@acme.example', type: 'human' }, 'kubectl label', now, 'relabelled tier=experimental'));
   return changes;
+}
+
+/** A desired manifest as the GitOps repository keeps it: YAML with a comment saying where it comes from. */
+function desiredYaml(unit: string, manifest: object): string {
+  return `# ${unit}: rendered by Argo CD from this file; driftplane PRs change it here.\n${stringify(manifest, { lineWidth: 0 })}`;
+}
+
+/**
+ * Makes the sandbox a Git repository (once) and commits its desired state, so every run starts
+ * from a clean working tree on \`main\`. Real \`git\`; an identity is passed so no global config is needed.
+ */
+export async function commitDesiredState(planesDir: string): Promise<void> {
+  const git = (...args: string[]) => run('git', ['-c', 'user.name=driftplane demo', '-c', 'user.email=demo@driftplane.invalid', ...args], { cwd: planesDir });
+  await mkdir(planesDir, { recursive: true });
+  // The sandbox may sit inside another repository (a checkout of driftplane): it gets its own.
+  const top = await git('rev-parse', '--show-toplevel').then(
+    (r) => r.stdout.trim(),
+    () => '',
+  );
+  if (!top || (await realpath(top)) !== (await realpath(planesDir))) await git('init', '-q', '-b', 'main');
+  await writeFile(path.join(planesDir, '.gitignore'), '# What runs, and the audit and action logs, are not desired state.\n*/actual/\n*/audit.jsonl\n*/ledger.jsonl\n');
+  // A branch left checked out by hand, or a merge left half-way, would make the next merge fail.
+  await git('merge', '--abort').catch(() => undefined);
+  await git('checkout', '-q', 'main').catch(() => undefined);
+  await git('add', '-A');
+  const staged = await git('diff', '--cached', '--quiet').then(
+    () => false,
+    () => true,
+  );
+  if (staged) await git('commit', '-q', '-m', 'demo: desired state');
 }
 
 async function mutate(

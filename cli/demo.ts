@@ -51,6 +51,21 @@ export interface DemoResult {
   slackAnswers?: { findingId: string; slackUserId: string; status: number }[];
   /** The hotfix-reconciliation window the demo opened, and the emergency drift made inside it. */
   hotfix?: { windowId: string; state: string; attached: string[]; finding: DemoFinding };
+  /** Reconciliation PRs the demo's lifecycles opened in its desired-state Git repository. */
+  prs?: DemoPr[];
+}
+
+/** A reconciliation PR of the demo (a branch, a commit and a PR record in a real Git repository). */
+export interface DemoPr {
+  findingId: string;
+  number: number;
+  repo: string;
+  branch: string;
+  commit: string;
+  /** The PR's body (the §23 template), next to its record. */
+  bodyPath?: string;
+  state: string;
+  url: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -139,16 +154,26 @@ export async function runDemo(client: Client, config: Config, log: (line: string
     findings.push(summarize(o, s, config));
   }
   const hotfix = await demoHotfixWindow(client, config, log, opts);
-  return { findings, refusedApprovals: refused, ...(slackAnswers.length ? { slackAnswers } : {}), hotfix };
+  const prs = hotfix.pr ? [hotfix.pr] : [];
+  const { pr: _pr, ...window } = hotfix;
+  return { findings, refusedApprovals: refused, ...(slackAnswers.length ? { slackAnswers } : {}), hotfix: window, ...(prs.length ? { prs } : {}) };
 }
 
 /**
  * A hotfix-reconciliation window (§13): the incident responder opens one for INC-9127, then scales
  * the production checkout by hand under break-glass. That drift is EMERGENCY_DRIFT, attached to the
- * window and not reverted; the reviewer records its back-port PR, rejects the revert, and closes the
- * window. Every step goes through the real `driftplane` CLI.
+ * window and not reverted. The reviewer approves accepting it into Git: the lifecycle opens a
+ * reconciliation PR in the demo's desired-state repository (a branch and a commit changing the
+ * manifest), the reviewer records it on the window and merges it with `driftplane prs merge` (a
+ * real `git merge`), the lifecycle verifies by detecting again and closes RECONCILED, and the
+ * window closes. Every step goes through the real `driftplane` CLI.
  */
-async function demoHotfixWindow(client: Client, config: Config, log: (line: string) => void, opts: { sshKeyFor?: (identity: string) => string | undefined }): Promise<NonNullable<DemoResult['hotfix']>> {
+async function demoHotfixWindow(
+  client: Client,
+  config: Config,
+  log: (line: string) => void,
+  opts: { sshKeyFor?: (identity: string) => string | undefined },
+): Promise<NonNullable<DemoResult['hotfix']> & { pr?: DemoPr }> {
   const { unit, incident, actor, reviewer } = DEMO_HOTFIX;
   const env = (as?: string) => ({
     ...process.env,
@@ -170,14 +195,36 @@ async function demoHotfixWindow(client: Client, config: Config, log: (line: stri
   const f = scan.findings[0]!;
   const waiting = await waitFor(client, f.workflowId, (x) => x.stage === 'approve' && x.route !== undefined);
   log(`  ${f.findingId}: ${waiting.decision?.driftClass} (${waiting.decision?.risk}) → ${waiting.decision?.recommendedAction}, auto-heal ${waiting.decision?.autoHealAllowed ? 'allowed' : 'refused'}; attached to ${windowId}`);
-  await cli(['hotfix', 'resolve', '--unit', unit, '--incident', incident, '--finding', f.findingId, '--resolution', 'pr', '--reference', 'acme/checkout-gitops#412', '--as', reviewer, '--reason', 'replicas back-ported to Git'], reviewer);
-  await cli(['reject', f.findingId, '--as', reviewer, '--reason', 'the emergency scale-out stays; back-ported in acme/checkout-gitops#412'], reviewer);
+  await cli(['approve', f.findingId, '--as', reviewer, '--reason', 'the emergency scale-out stays: accept it into Git'], reviewer);
+  const opened = await waitFor(client, f.workflowId, (x) => x.pr?.state === 'open' || x.stage === 'closed');
+  const pr = opened.pr;
+  if (!pr) throw new Error(`the lifecycle of ${f.findingId} closed ${opened.outcome} without opening a PR: ${opened.timeline.at(-2)?.detail ?? ''}`);
+  log(`  reconciliation PR #${pr.number} on ${pr.branch} (commit ${pr.commit.slice(0, 12)}) in ${pr.repo}`);
+  await cli(['hotfix', 'resolve', '--unit', unit, '--incident', incident, '--finding', f.findingId, '--resolution', 'pr', '--reference', pr.url, '--as', reviewer, '--reason', 'replicas back-ported to Git'], reviewer);
+  await cli(['prs', 'merge', String(pr.number), '--repo', pr.repo, '--as', reviewer, '--reason', 'reviewed: the emergency replica count becomes desired state'], reviewer);
+  log(`  driftplane prs merge ${pr.number}: merged with git merge; the lifecycle detects again to verify`);
   const closed = (await client.workflow.getHandle(f.workflowId).result()) as LifecycleState;
   await cli(['hotfix', 'close', '--unit', unit, '--incident', incident, '--as', reviewer, '--reason', 'incident resolved; every emergency change has a back-port'], reviewer);
   const status = JSON.parse(await cli(['hotfix', 'status', '--unit', unit, '--incident', incident, '--json'])) as { status: string; findings: { findingId: string }[] };
   const windowState = status.status;
-  log(`  ${windowId}: ${windowState}; the lifecycle closed ${closed.outcome} (not reverted)`);
-  return { windowId, state: windowState, attached: status.findings.map((x) => x.findingId), finding: summarize({ unit, ...f }, closed, config) };
+  log(`  ${windowId}: ${windowState}; the lifecycle closed ${closed.outcome} (accepted into Git, not reverted)`);
+  const merged = closed.pr ?? pr;
+  return {
+    windowId,
+    state: windowState,
+    attached: status.findings.map((x) => x.findingId),
+    finding: summarize({ unit, ...f }, closed, config),
+    pr: {
+      findingId: f.findingId,
+      number: merged.number,
+      repo: merged.repo,
+      branch: merged.branch,
+      commit: merged.commit,
+      ...(merged.recordPath ? { bodyPath: merged.recordPath.replace(/\.json$/, '.md') } : {}),
+      state: merged.state,
+      url: merged.url,
+    },
+  };
 }
 
 async function waitFor(client: Client, workflowId: string, until: (s: LifecycleState) => boolean, timeoutMs = 60_000): Promise<LifecycleState> {
@@ -243,9 +290,12 @@ export function renderDemo(r: DemoResult): string {
       '',
       `hotfix window ${h.windowId}: ${h.state}; attached ${h.attached.join(', ') || '(none)'}`,
       `  ${h.finding.resourceRef}: ${h.finding.driftClass} (${h.finding.risk}) → ${h.finding.recommendedAction}, auto-heal ${h.finding.autoHealAllowed ? 'allowed' : 'refused'}`,
-      `  changed by ${h.finding.changedBy?.actor ?? '?'}; outcome ${h.finding.outcome ?? '-'} (the emergency change stays; back-ported in Git)`,
+      `  changed by ${h.finding.changedBy?.actor ?? '?'}; outcome ${h.finding.outcome ?? '-'} (the emergency change stays: accepted into Git by a reconciliation PR)`,
       `  evidence ${h.finding.evidencePath}`,
     );
+  }
+  for (const p of r.prs ?? []) {
+    lines.push('', `reconciliation PR #${p.number} (${p.state}) for ${p.findingId}`, `  branch ${p.branch}, commit ${p.commit.slice(0, 12)} in ${p.repo}`, ...(p.bodyPath ? [`  body   ${p.bodyPath}`] : []), `  driftplane prs show ${p.number} --repo ${p.repo}`);
   }
   if (r.temporalUiUrl) lines.push('', `Temporal UI: ${r.temporalUiUrl}/namespaces/default/workflows`);
   if (r.serveUrl) lines.push(`driftplane serve: ${r.serveUrl} (POST /slack/interactivity, GET /healthz)`);

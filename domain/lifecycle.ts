@@ -15,6 +15,7 @@ export const OutcomeSchema = z.enum([
   'EXPIRED', // nobody answered the approval, even after every escalation
   'NO_ACTION', // the decision was NONE or IGNORE: nothing to reconcile
   'UNVERIFIED', // the action ran but the drift was still there after every re-check
+  'FAILED', // the action could not be carried out: refused by policy or lint, or a named permanent error
 ]);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
@@ -271,3 +272,22 @@ export type LifecycleDecision = z.infer<typeof LifecycleDecisionSchema>;
 
 /** Actions after which there is nothing to reconcile or verify. */
 export const NO_RECONCILE_ACTIONS: readonly string[] = ['NONE', 'IGNORE'];
+
+/** Since the reconcile-executors patch, only NONE skips reconciliation: IGNORE is a governed exception PR. */
+export const NO_RECONCILE_ACTIONS_WITH_EXECUTORS: readonly string[] = ['NONE'];
+
+/** Rules whose firing means an IGNORE is already governed (an active exception, a declared owner): nothing to add. */
+const GOVERNED_IGNORE_RULES = ['exception-active', 'controller-owned-field'];
+
+/**
+ * Whether a decision leads to a reconciliation (and so to an approval, unless auto-heal is allowed).
+ * Pure and deterministic: the workflow calls it. Before the reconcile-executors patch, IGNORE and
+ * NONE closed without action; after it, IGNORE opens a registry PR adding a scoped exception,
+ * unless a fired rule shows the difference is already governed.
+ */
+export function needsReconciliation(decision: Pick<LifecycleDecision, 'recommendedAction' | 'reasons'>, executors: boolean): boolean {
+  if (!executors) return !NO_RECONCILE_ACTIONS.includes(decision.recommendedAction);
+  if (NO_RECONCILE_ACTIONS_WITH_EXECUTORS.includes(decision.recommendedAction)) return false;
+  if (decision.recommendedAction === 'IGNORE') return !decision.reasons.some((r) => GOVERNED_IGNORE_RULES.includes(r.ruleId));
+  return true;
+}

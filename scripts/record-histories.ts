@@ -13,7 +13,8 @@ import { ConsoleNotifier } from '../activities/notify/console-notifier';
 import { answerFinding, signedAnswer } from '../test/support/approver-keys';
 import { seedDemoSandbox } from '../cli/demo-sandbox';
 import { locateTemporalCli } from '../cli/local-tools';
-import { approvalSignal, detected, type LifecycleState } from '../workflows/messages';
+import { approvalSignal, detected, pullRequestClosed, type LifecycleState } from '../workflows/messages';
+import { closePr, mergePr } from '../activities/git-local';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
 import { devServerConfigArgs } from '../workers/server-limits';
 import type { UnitScanResult } from '../workflows/unit-scan';
@@ -132,6 +133,52 @@ async function main(): Promise<void> {
     save('lifecycle-continued-last-run', long.workflowId, (await h.describe()).runId);
   });
   await w2.close();
+
+  // Reconciliation PRs (issue 10): the staging app scaled by hand is accepted into Git by a PR in
+  // the sandbox's Git repository. One PR is closed unmerged (back to approve), the next is merged.
+  const table = path.join(patient.home, 'accept-replicas-table.yaml');
+  writeFileSync(
+    table,
+    readFileSync(path.resolve(__dirname, '..', 'domain', 'classify', 'default-decision-table.yaml'), 'utf8').replace(
+      /^rules:\n/m,
+      'rules:\n  - id: record-accept-replicas\n    ref: "recording"\n    why: the scale-out is accepted into Git\n    when: { pathsAll: [/spec/replicas] }\n    then: { driftClass: STALE_DESIRED_STATE, action: OPEN_RECONCILIATION_PR, risk: MEDIUM, autoHeal: deny, stop: true }\n',
+    ),
+  );
+  const prs = await testConfig(env.address, { DRIFTPLANE_DECISION_TABLE: table, DRIFTPLANE_PR_POLL_INTERVAL: '1h' });
+  const w3 = await createDriftplaneWorker(prs, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
+  await w3.worker.runUntil(async () => {
+    await seedDemoSandbox(prs.planesDir, new Date());
+    const live = path.join(prs.planesDir, 'catalog-web-staging', 'actual', 'deployment-web.json');
+    // Only the replica count differs (the sandbox's relabel is undone): the recording's rule accepts it into Git.
+    const doc = JSON.parse(readFileSync(live, 'utf8')) as { metadata: { labels: Record<string, string> }; spec: { replicas: number } };
+    doc.metadata.labels.tier = 'frontend';
+    doc.spec.replicas = 5;
+    writeFileSync(live, `${JSON.stringify(doc, null, 2)}\n`);
+    const audit = path.join(prs.planesDir, 'catalog-web-staging', 'audit.jsonl');
+    writeFileSync(audit, `${JSON.stringify({ resourceRef: 'Deployment/catalog/web', actor: { id: 'tom.berg@acme.example', type: 'human' }, eventTime: new Date(Date.now() - 60_000).toISOString(), eventName: 'kubectl scale', source: 'k8s-audit' })}\n`);
+    const scanId = `scan:catalog-web-staging:${Date.now()}`;
+    const r = (await env.client.workflow.execute('unitScan', { workflowId: scanId, taskQueue: prs.taskQueue, args: [{ unit: 'catalog-web-staging' }] })) as UnitScanResult;
+    if (r.status !== 'drift') throw new Error('no drift in catalog-web-staging');
+    const f = r.findings[0]!;
+    const h = env.client.workflow.getHandle(f.workflowId);
+    const asked = await waitForState(env.client, f.workflowId, (x) => awaitingApproval(x) || x.stage === 'closed');
+    if (asked.stage === 'closed') throw new Error(`the PR lifecycle closed ${asked.outcome}: ${JSON.stringify(asked.decision)} ${JSON.stringify(asked.timeline.slice(-4))}`);
+    await answerFinding(env.client, f.findingId, 'approve', { approver: 'li.wei@acme.example', reason: 'accept the scale-out into Git' });
+    const opened = await waitForState(env.client, f.workflowId, (x) => x.pr?.state === 'open' || x.stage === 'closed');
+    if (!opened.pr) throw new Error(`the PR lifecycle closed ${opened.outcome} without a PR: ${JSON.stringify(opened.timeline.slice(-4))}`);
+    const first = opened.pr;
+    await closePr(first.repo, first.number, { by: 'li.wei@acme.example', at: new Date().toISOString(), reason: 'wrong overlay' });
+    await h.signal(pullRequestClosed, { number: first.number, merged: false, repo: first.repo, at: new Date().toISOString(), by: 'li.wei@acme.example', via: 'prs-close' });
+    await waitForState(env.client, f.workflowId, (x) => awaitingApproval(x) && (x.closedPrs?.length ?? 0) === 1);
+    await answerFinding(env.client, f.findingId, 'approve', { approver: 'li.wei@acme.example', reason: 'accept it, right overlay this time' });
+    const second = (await waitForState(env.client, f.workflowId, (x) => x.pr?.state === 'open' && x.pr.number !== first.number)).pr!;
+    await mergePr(second.repo, second.number, { by: 'tom.berg@acme.example', at: new Date().toISOString() });
+    await h.signal(pullRequestClosed, { number: second.number, merged: true, repo: second.repo, at: new Date().toISOString(), by: 'tom.berg@acme.example', via: 'prs-merge' });
+    const done = await finish(f.workflowId);
+    if (done.outcome !== 'RECONCILED') throw new Error(`the PR lifecycle closed ${done.outcome}`);
+    save('lifecycle-pr-closed-then-merged', f.workflowId, f.runId);
+  });
+  await w3.close();
 
   // Hotfix windows (issue 9, part 6): an extended window closed at expiry, and an escalated one accepted.
   await recordHotfixHistories(env, save);

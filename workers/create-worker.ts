@@ -19,6 +19,7 @@ import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/re
 import { loadRegistry } from '../registry';
 import type { Config } from './config';
 import { heartbeatInterceptor } from './heartbeat-interceptor';
+import { reconcileWorkerParts, tofuExecutors } from './reconcile-parts';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
 export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
@@ -76,6 +77,19 @@ export async function createDriftplaneWorker(
   const evidence = new EvidenceStore(config.evidenceDir);
   // Classification asks Temporal about open hotfix windows; emergency drift is attached to its window.
   const hotfix = createHotfixLookup({ client, registryDir: config.registryDir });
+  const policy = createRegistryPolicySource({
+    registryDir: config.registryDir,
+    ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}),
+    healHistory: (findingId) => autoHealTimes(evidence, findingId),
+    hotfix,
+  });
+  // Every action's executor: PRs (local Git, GitHub), incidents, Kubernetes, OpenTofu (docs/reconciliation.md).
+  const awsConfig = {
+    region: config.aws.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
+  };
+  const reconcile = reconcileWorkerParts(config, { policy, detector, planes, tofu: tofuExecutors(config, awsConfig) });
   const activities = {
     ...createLifecycleActivities({
       evidence,
@@ -83,13 +97,13 @@ export async function createDriftplaneWorker(
       detector,
       status,
       redactor,
-      policy: createRegistryPolicySource({
-        registryDir: config.registryDir,
-        ...(config.decisionTableFile ? { decisionTableFile: config.decisionTableFile } : {}),
-        healHistory: (findingId) => autoHealTimes(evidence, findingId),
-        hotfix,
-      }),
+      policy,
       hotfix,
+      executors: reconcile.executors,
+      prProviders: reconcile.prProviders,
+      incidents: reconcile.incidents,
+      prTimeout: config.reconcile.prTimeout,
+      prPollInterval: config.reconcile.prPollInterval,
       notifier,
       approvalTimeout: config.approvalTimeout,
       maxEscalations: config.maxEscalations,
@@ -97,7 +111,16 @@ export async function createDriftplaneWorker(
       verifyAttempts: config.verifyAttempts,
       maxReasonBytes: config.maxReasonBytes,
     }),
-    ...createScanActivities({ planes, detector, status, registryDir: config.registryDir, client, taskQueue: config.taskQueue, trust: createStatementSigner(config.signing).trust }),
+    ...createScanActivities({
+      planes,
+      detector,
+      status,
+      registryDir: config.registryDir,
+      defaultReopenWindow: config.reconcile.reopenWindow,
+      client,
+      taskQueue: config.taskQueue,
+      trust: createStatementSigner(config.signing).trust,
+    }),
     ...aws,
     ...createHotfixActivities({ evidence, notifier, registryDir: config.registryDir }),
     ...slack?.activities,

@@ -9,6 +9,7 @@
  * and last entries, and when Temporal suggests it the lifecycle continues as new with its state.
  */
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -22,11 +23,12 @@ import {
 } from '@temporalio/workflow';
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { LifecycleActivities } from '../activities/lifecycle';
-import { APPROVAL_LIMITS, ApprovalRefused, checkApproval, messageSizeExceeds, NO_RECONCILE_ACTIONS, type Outcome, type Stage } from '../domain/lifecycle';
+import { APPROVAL_LIMITS, ApprovalRefused, checkApproval, messageSizeExceeds, needsReconciliation, type Outcome, type Stage } from '../domain/lifecycle';
 import {
   approvalSignal,
   approve,
   detected,
+  pullRequestClosed,
   reject,
   rejectionSignal,
   state,
@@ -35,6 +37,7 @@ import {
   type CarriedLifecycle,
   type LifecycleInput,
   type LifecycleState,
+  type PullRequestClosed,
   type TimelineEntry,
   TIMELINE_HEAD,
   TIMELINE_TAIL,
@@ -50,6 +53,17 @@ const acts = proxyActivities<LifecycleActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/**
+ * The executors' activities (since the reconcile-executors patch): a `tofu apply` or a large PR
+ * may take long, so the reconcile step gets an hour, heartbeating; a permanent failure is named
+ * and never retried.
+ */
+const executorActs = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
 /**
@@ -81,6 +95,20 @@ export const CONTINUE_AS_NEW_AT = { bytes: 1_000_000, events: 2_000, signals: 80
  */
 export const SIGNAL_BUDGET_PATCH = 'continue-as-new-on-signal-count';
 
+/**
+ * Patch id: every action has a real executor (PRs to Git, state actions, incidents, Kubernetes),
+ * a lifecycle whose action is a PR waits for its merge (webhook, `prs merge` or its own poll),
+ * goes back to approve when the PR is closed unmerged, and escalates a PR left open; IGNORE is
+ * a governed exception PR; a permanent executor error closes the lifecycle FAILED.
+ */
+export const RECONCILE_EXECUTORS_PATCH = 'reconcile-executors-pr-wait';
+
+/** The cause of a permanent (non-retryable) activity failure: its error type and message. */
+function permanentFailure(err: unknown): { type: string; message: string } | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || !err.cause.nonRetryable) return undefined;
+  return { type: err.cause.type ?? 'Error', message: err.cause.message };
+}
+
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text);
 
 /** The drift lifecycle workflow (a noun; never renamed once released). */
@@ -109,6 +137,10 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     );
   };
   let nextVerifyAttempt = carried?.nextVerifyAttempt ?? 1;
+  // Runs that began before the executors existed keep recording "no executor" and never wait for a PR.
+  const executors = carried ? carried.executors === true : bounded && patched(RECONCILE_EXECUTORS_PATCH);
+  let prDeadline = carried?.prDeadline;
+  let prClosed: PullRequestClosed | undefined;
 
   const note = (event: string, detail?: string) => {
     const entry: TimelineEntry = { at: new Date().toISOString(), stage: s.stage, event, ...(detail ? { detail: cut(detail, DETAIL_CHARS) } : {}) };
@@ -132,6 +164,15 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
 
   // ---- messages -------------------------------------------------------------------------------
   setHandler(state, () => s);
+  setHandler(pullRequestClosed, (raw) => {
+    signalsThisRun++;
+    if (!executors) return ignoreSignal('pullRequestClosed: not waiting for a PR');
+    if (messageSizeExceeds(raw, 4096)) return ignoreSignal('pullRequestClosed: too large');
+    const ok = raw && typeof raw === 'object' && Number.isInteger(raw.number) && typeof raw.merged === 'boolean' && typeof raw.at === 'string';
+    if (!ok) return ignoreSignal('pullRequestClosed: invalid');
+    if (s.pr?.state !== 'open' || raw.number !== s.pr.number || (raw.repo !== undefined && raw.repo !== s.pr.repo)) return ignoreSignal('pullRequestClosed: not the open PR');
+    prClosed = { number: raw.number, merged: raw.merged, at: raw.at, via: raw.via, ...(typeof raw.by === 'string' ? { by: raw.by.slice(0, 200) } : {}), ...(typeof raw.mergeCommit === 'string' ? { mergeCommit: raw.mergeCommit.slice(0, 80) } : {}) };
+  });
   setHandler(detected, (raw) => {
     signalsThisRun++;
     if (messageSizeExceeds(raw, 1024)) return ignoreSignal('detected: too large');
@@ -226,13 +267,26 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       ...(approvalDeadline !== undefined ? { approvalDeadline } : {}),
       nextVerifyAttempt,
       ...(signedAnswers ? { signedAnswers } : {}),
+      ...(executors ? { executors } : {}),
+      ...(prDeadline !== undefined ? { prDeadline } : {}),
     };
-    await continueAsNew<typeof driftLifecycle>({ findingId: input.findingId, observation: input.observation, carried: next, ...(input.trust ? { trust: input.trust } : {}) });
+    await continueAsNew<typeof driftLifecycle>({
+      findingId: input.findingId,
+      observation: input.observation,
+      carried: next,
+      ...(input.trust ? { trust: input.trust } : {}),
+      ...(input.previous ? { previous: input.previous } : {}),
+    });
   };
 
   if (!carried) {
     // ---- detect -------------------------------------------------------------------------------
     note('entered');
+    if (input.previous) {
+      // A regression: the same drift came back soon after a reconciled close (classification raises its risk).
+      s.previous = input.previous;
+      note('reopened', `regression of run ${input.previous.runId}, closed ${input.previous.outcome} at ${input.previous.closedAt}`);
+    }
     s.evidenceUri = (await acts.recordDetection({ ...ids, observation: s.observation })).evidenceUri;
   } else {
     note('continued', `run ${carried.runs + 1} of this lifecycle (the history grew long)`);
@@ -264,11 +318,51 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       note('actor', a.person ? `${a.id} is ${a.person} (matched ${a.matched})` : `${a.id} (${a.type}) could not be resolved: ${a.unresolved}`);
     }
     for (const why of s.route.approvalNotes ?? []) note('approvals required', why);
+    if (s.route.incident) {
+      s.incident = s.route.incident;
+      note('incident opened', `${s.route.incident.incidentId} (${s.route.incident.adapter})`);
+    }
   }
   const route = s.route;
 
   // ---- approve --------------------------------------------------------------------------------
-  const needsReconcile = !NO_RECONCILE_ACTIONS.includes(decision.recommendedAction);
+  const needsReconcile = needsReconciliation(decision, executors);
+  /** Waits for people: a quorum of approvals, a rejection, or expiry after every escalation. */
+  const askPeople = async (): Promise<void> => {
+    if (bounded && required() > 1 && !carried) note('awaiting approvals', `${required()} distinct approvers must approve`);
+    while (s.answer === undefined) {
+      let answered: boolean;
+      if (bounded) {
+        approvalDeadline ??= Date.now() + msToNumber(route.approvalTimeout as Duration);
+        answered = await condition(() => s.answer !== undefined || historyTooLong(), Math.max(1, approvalDeadline - Date.now()));
+        if (s.answer !== undefined) break;
+        if (answered) {
+          await carryOnIfSuggested();
+          continue;
+        }
+      } else {
+        answered = await condition(() => s.answer !== undefined, route.approvalTimeout);
+        if (answered) break;
+      }
+      if (s.escalations >= route.maxEscalations) {
+        s.outcome = 'EXPIRED';
+        note('expired', `no answer after ${s.escalations} escalation(s)`);
+        break;
+      }
+      s.escalations++;
+      approvalDeadline = undefined;
+      await acts.escalate({ ...ids, level: s.escalations, observation: s.observation, decision, route });
+      note('escalated', `level ${s.escalations}`);
+    }
+    approvalDeadline = undefined;
+    if (s.answer) {
+      await acts.recordApproval({
+        ...ids,
+        approval: { kind: 'person', answer: s.answer, decision, ...(bounded && s.approvals?.length ? { approvals: s.approvals, required: required() } : {}) },
+      });
+    }
+    if (s.answer?.answer === 'rejected') s.outcome = 'REJECTED';
+  };
   if (s.stage === 'route' || (s.stage === 'approve' && s.answer === undefined && s.outcome === undefined)) {
     if (s.stage === 'route') enter('approve');
     if (!needsReconcile) {
@@ -277,54 +371,16 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       await acts.recordApproval({ ...ids, approval: { kind: 'auto-heal', decision } });
       note('auto-approved', 'auto-heal allowed by policy');
     } else {
-      if (bounded && required() > 1 && !carried) note('awaiting approvals', `${required()} distinct approvers must approve`);
-      while (s.answer === undefined) {
-        let answered: boolean;
-        if (bounded) {
-          approvalDeadline ??= Date.now() + msToNumber(route.approvalTimeout as Duration);
-          answered = await condition(() => s.answer !== undefined || historyTooLong(), Math.max(1, approvalDeadline - Date.now()));
-          if (s.answer !== undefined) break;
-          if (answered) {
-            await carryOnIfSuggested();
-            continue;
-          }
-        } else {
-          answered = await condition(() => s.answer !== undefined, route.approvalTimeout);
-          if (answered) break;
-        }
-        if (s.escalations >= route.maxEscalations) {
-          s.outcome = 'EXPIRED';
-          note('expired', `no answer after ${s.escalations} escalation(s)`);
-          break;
-        }
-        s.escalations++;
-        approvalDeadline = undefined;
-        await acts.escalate({ ...ids, level: s.escalations, observation: s.observation, decision, route });
-        note('escalated', `level ${s.escalations}`);
-      }
-      approvalDeadline = undefined;
-      if (s.answer) {
-        await acts.recordApproval({
-          ...ids,
-          approval: { kind: 'person', answer: s.answer, decision, ...(bounded && s.approvals?.length ? { approvals: s.approvals, required: required() } : {}) },
-        });
-      }
-      if (s.answer?.answer === 'rejected') s.outcome = 'REJECTED';
+      await askPeople();
     }
     if (s.outcome === undefined && !needsReconcile) s.outcome = 'NO_ACTION';
   }
 
   // ---- reconcile and verify -------------------------------------------------------------------
-  if (s.outcome === undefined) {
-    if (s.stage === 'approve') {
-      await carryOnIfSuggested();
-      enter('reconcile');
-      const result = await acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
-      note(result.executed ? 'reconciled' : 'recorded', result.detail);
-      enter('verify');
-    }
+  /** Verifies closure by detecting again, at the route's interval, until clean or out of attempts. */
+  const verify = async (): Promise<void> => {
     for (let attempt = nextVerifyAttempt; attempt <= route.verifyAttempts; attempt++) {
-      const check = await acts.verifyClosure({ ...ids, observation: s.observation, attempt });
+      const check = await acts.verifyClosure({ ...ids, observation: s.observation, attempt, ...(executors ? { action: decision.recommendedAction } : {}) });
       note(check.clean ? 'verified' : 'still drifted', check.detail);
       if (check.clean) {
         s.outcome = 'RECONCILED';
@@ -337,11 +393,123 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       }
     }
     s.outcome ??= 'UNVERIFIED';
+  };
+
+  /**
+   * Waits for the open PR to be merged or closed: the GitHub webhook or `driftplane prs merge`
+   * signals it; a durable poll at the policy interval covers lost webhooks; a PR left open past
+   * the policy timeout escalates like an unanswered approval.
+   */
+  const awaitPullRequest = async (): Promise<'merged' | 'closed' | 'expired'> => {
+    const pr = s.pr!;
+    const timeout = route.prTimeout ?? '72h';
+    const every = route.prPollInterval ?? '15m';
+    for (;;) {
+      prDeadline ??= Date.now() + msToNumber(timeout as Duration);
+      const wait = Math.max(1, Math.min(prDeadline - Date.now(), msToNumber(every as Duration)));
+      await condition(() => prClosed !== undefined || historyTooLong(), wait);
+      let closed = prClosed;
+      prClosed = undefined;
+      if (!closed && historyTooLong()) {
+        await carryOnIfSuggested();
+        continue;
+      }
+      if (!closed) {
+        if (Date.now() >= prDeadline) {
+          if (s.escalations >= route.maxEscalations) {
+            note('expired', `${pr.url} still open after ${s.escalations} escalation(s)`);
+            return 'expired';
+          }
+          s.escalations++;
+          prDeadline = undefined;
+          await acts.escalate({ ...ids, level: s.escalations, observation: s.observation, decision, route, waitingFor: `review of ${pr.url}` });
+          note('escalated', `level ${s.escalations}: ${pr.url} is still open`);
+          continue;
+        }
+        const now = await acts.checkPullRequest({ ...ids, pr });
+        if (now.state === 'open') continue;
+        closed = { number: pr.number, merged: now.state === 'merged', at: now.at ?? new Date().toISOString(), via: 'poll', ...(now.by ? { by: now.by } : {}), ...(now.mergeCommit ? { mergeCommit: now.mergeCommit } : {}) };
+      }
+      pr.state = closed.merged ? 'merged' : 'closed';
+      pr.closedAt = closed.at;
+      pr.via = closed.via;
+      if (closed.by) pr.by = closed.by;
+      prDeadline = undefined;
+      await acts.recordPullRequest({ ...ids, pr, event: closed });
+      note(closed.merged ? 'pr merged' : 'pr closed', `${pr.url}${closed.by ? ` by ${closed.by}` : ''} (${closed.via})`);
+      return closed.merged ? 'merged' : 'closed';
+    }
+  };
+
+  if (s.outcome === undefined && !executors) {
+    if (s.stage === 'approve') {
+      await carryOnIfSuggested();
+      enter('reconcile');
+      const result = await acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
+      note(result.executed ? 'reconciled' : 'recorded', result.detail);
+      enter('verify');
+    }
+    await verify();
+  } else if (s.outcome === undefined) {
+    while (s.outcome === undefined) {
+      if (s.stage === 'approve') {
+        await carryOnIfSuggested();
+        enter('reconcile');
+        const attempt = (s.closedPrs?.length ?? 0) + 1;
+        let result: Awaited<ReturnType<typeof executorActs.reconcile>>;
+        try {
+          result = await executorActs.reconcile({
+            ...ids,
+            observation: s.observation,
+            decision,
+            approvedBy: s.answer?.approver ?? 'policy:auto-heal',
+            attempt,
+            ...(s.approvals?.length ? { approvers: s.approvals.map((a) => a.approver) } : {}),
+            ...(s.answer ? { reason: s.answer.reason } : {}),
+            ...(s.incident ? { incident: s.incident } : {}),
+          });
+        } catch (err) {
+          const failed = permanentFailure(err);
+          if (!failed) throw err;
+          note('reconcile failed', `${failed.type}: ${failed.message}`);
+          s.outcome = 'FAILED';
+          break;
+        }
+        note(result.executed ? 'reconciled' : 'recorded', result.detail);
+        if (result.incident) s.incident = result.incident;
+        if (result.pr) {
+          s.pr = { ...result.pr, state: 'open', openedAt: new Date().toISOString() };
+          note('pr opened', `${result.pr.url} (${result.pr.branch})`);
+        } else {
+          enter('verify');
+        }
+      }
+      if (s.stage === 'reconcile' && s.pr?.state === 'open') {
+        const closed = await awaitPullRequest();
+        if (closed === 'expired') {
+          s.outcome = 'EXPIRED';
+          break;
+        }
+        if (closed === 'closed') {
+          // Not merged: the decision goes back to people, with the PR's state in the timeline.
+          (s.closedPrs ??= []).push(s.pr);
+          s.answer = undefined;
+          s.approvals = [];
+          enter('approve');
+          await askPeople();
+          continue;
+        }
+        enter('verify');
+      }
+      // After a merge the GitOps or IaC apply lands on its own: verification detects again at the route's interval.
+      await verify();
+    }
   }
 
   // ---- closed ---------------------------------------------------------------------------------
   enter('closed');
-  const outcome: Outcome = s.outcome;
+  // Every path above sets the outcome; a verification that never ran is not a reconciliation.
+  const outcome: Outcome = (s.outcome ??= 'UNVERIFIED');
   await acts.closeFinding({ ...ids, outcome, escalations: s.escalations, detections: s.detections });
   note('closed', outcome);
   await condition(allHandlersFinished);

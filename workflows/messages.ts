@@ -47,6 +47,27 @@ export interface CarriedLifecycle {
   nextVerifyAttempt?: number;
   /** The lifecycle requires proven identity (it started with signed answers): continued runs keep its rules. */
   signedAnswers?: boolean;
+  /** The lifecycle runs real executors and waits for PR merges (reconcile-executors patch): continued runs keep it. */
+  executors?: boolean;
+  /** When the open reconciliation PR escalates (epoch ms). */
+  prDeadline?: number;
+}
+
+/** A reconciliation PR the lifecycle opened, and where it stands. */
+export interface PullRequestState {
+  provider: 'github' | 'local-git';
+  repo: string;
+  number: number;
+  url: string;
+  branch: string;
+  commit: string;
+  state: 'open' | 'merged' | 'closed';
+  openedAt: string;
+  closedAt?: string;
+  by?: string;
+  via?: PullRequestClosed['via'];
+  /** Local Git: the PR's record (and its body beside it). */
+  recordPath?: string;
 }
 
 /** The drift's actor, resolved to a person of the registry when it could be. */
@@ -86,6 +107,14 @@ export interface LifecycleRoute {
    * `policies.allowUnauthenticatedApprovals`, by default true except for production units.
    */
   allowUnauthenticated?: boolean;
+  /** A reconciliation PR left open this long escalates (the unit's `policies.reconcile.prTimeout`; absent: 72h). */
+  prTimeout?: string;
+  /** How often the lifecycle asks an open PR's state itself (absent: 15m). */
+  prPollInterval?: string;
+  /** Where the route opens incidents (absent: the console). */
+  incidentTarget?: { type: 'pagerduty'; routingKeyEnv?: string } | { type: 'github-issue'; repo: string; labels?: string[] } | { type: 'console' };
+  /** The incident opened at routing (route `createIncident` or an INCIDENT action), through the route's adapter. */
+  incident?: { adapter: string; incidentId: string; url?: string };
 }
 
 /** An approval or rejection that the lifecycle accepted. */
@@ -135,6 +164,14 @@ export interface LifecycleState {
   detections: number;
   evidenceUri?: string;
   timeline: TimelineEntry[];
+  /** The reconciliation PR being waited on (or the last one). */
+  pr?: PullRequestState;
+  /** Earlier PRs of this lifecycle that were closed without merge. */
+  closedPrs?: PullRequestState[];
+  /** The incident opened for this finding (PagerDuty, a GitHub issue, the console). */
+  incident?: { adapter: string; incidentId: string; url?: string };
+  /** The earlier run this one reopens (a regression), when it does. */
+  previous?: PreviousRun;
 }
 
 /** What an accepted approve/reject Update returns. */

@@ -11,6 +11,22 @@ import type { DetectionStatusStore } from '../scan/detection-status';
 import { localPlanesDetector, type UnitDetector } from '../scan/detectors';
 import { UnknownUnitError, type PolicySource } from './registry-policy';
 import type { HotfixLookup } from '../hotfix/window-lookup';
+import type { ReconcileExecutors, ReconcileRequest } from '../reconcile/executors';
+import type { PrProvider, PrStatus } from '../reconcile/pr-provider';
+import type { PullRequestClosed, PullRequestState } from '../../workflows/messages';
+
+/** Opens an incident through the route's adapter (activities/incident): idempotent by finding id. */
+export type IncidentOpener = (input: {
+  target: LifecycleRoute['incidentTarget'];
+  findingId: string;
+  title: string;
+  summary: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  source: string;
+  component?: string;
+  group?: string;
+  customDetails?: Record<string, unknown>;
+}) => Promise<{ adapter: string; incidentId: string; url?: string; created: boolean }>;
 
 /** What the lifecycle activities need from the outside world. */
 export interface LifecycleDeps {
@@ -34,7 +50,18 @@ export interface LifecycleDeps {
   redactor?: Redactor;
   /** Attaches EMERGENCY_DRIFT to the open hotfix window it happened in (activities/hotfix/window-lookup.ts). */
   hotfix?: Pick<HotfixLookup, 'attach'>;
+  /** The reconcile executors (activities/reconcile): lifecycles since the reconcile-executors patch use them. */
+  executors?: ReconcileExecutors;
+  /** PR providers by name, for the lifecycle's poll of an open PR. */
+  prProviders?: Partial<Record<PullRequestState['provider'], PrProvider>>;
+  /** Opens incidents (route `createIncident`, INCIDENT actions). Unset: the notifier's incident message only. */
+  incidents?: IncidentOpener;
+  /** Default PR timeout and poll interval when the unit's policy sets none. */
+  prTimeout?: string;
+  prPollInterval?: string;
 }
+
+const SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = { CRITICAL: 'critical', HIGH: 'error', MEDIUM: 'warning', LOW: 'info', INFO: 'info' };
 
 interface Ids {
   findingId: string;
@@ -85,8 +112,12 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     /** Routes the finding: who may approve, who is told, and the approval clock. */
     async routeFinding(input: Ids & { observation: DriftObservation; decision: LifecycleDecision }): Promise<LifecycleRoute> {
       const routing = await deps.policy.route(input.observation, input.decision);
+      const { incidentTarget, ...routed } = routing;
       const route: LifecycleRoute = {
-        ...routing,
+        ...routed,
+        ...(incidentTarget ? { incidentTarget } : {}),
+        ...(routing.prTimeout ?? deps.prTimeout ? { prTimeout: routing.prTimeout ?? deps.prTimeout } : {}),
+        ...(routing.prPollInterval ?? deps.prPollInterval ? { prPollInterval: routing.prPollInterval ?? deps.prPollInterval } : {}),
         approvalTimeout: deps.approvalTimeout,
         maxEscalations: deps.maxEscalations,
         verifyInterval: deps.verifyInterval,
@@ -105,13 +136,29 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
           (needsPerson ? `; approvers: ${route.approvers.map((a) => a.email).join(', ') || 'none listed'}` : ''),
         details: notificationDetails(input.observation, input.decision, route, needsPerson),
       });
+      if (incident && deps.incidents) {
+        // A real incident record, once (dedup key = finding id), before anyone answers (§24.2).
+        const opened = await deps.incidents({
+          target: incidentTarget,
+          findingId: input.findingId,
+          title: `${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef}`,
+          summary: `driftplane ${input.findingId}: ${input.decision.driftClass} (${input.decision.risk}) on ${input.observation.resourceRef} in ${input.observation.unit}; action ${input.decision.recommendedAction}`,
+          severity: SEVERITY[input.decision.risk] ?? 'warning',
+          source: input.observation.unit,
+          component: input.observation.resourceRef,
+          group: input.decision.owner,
+          customDetails: { findingId: input.findingId, driftClass: input.decision.driftClass, risk: input.decision.risk, action: input.decision.recommendedAction, changedFields: input.observation.changedFields, evidence: evidenceUri(input.findingId) },
+        });
+        route.incident = { adapter: opened.adapter, incidentId: opened.incidentId, ...(opened.url ? { url: opened.url } : {}) };
+        await record(input, 'incident-opened', { ...route.incident, created: opened.created });
+      }
       if (incident) {
         // Raised once, here, before anyone answers: evidence of the detection is already written (§24.2).
         await deps.notifier.send({
           kind: 'incident',
           findingId: input.findingId,
           targets: [...new Set([...route.notify, `team:${input.decision.owner}`])],
-          text: `incident opened for ${input.observation.resourceRef}: ${input.decision.driftClass} (${input.decision.risk})`,
+          text: `incident opened for ${input.observation.resourceRef}: ${input.decision.driftClass} (${input.decision.risk})${route.incident ? `; ${route.incident.adapter} ${route.incident.incidentId}` : ''}`,
         });
       }
       return route;
@@ -129,22 +176,45 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     },
 
     /** Escalates an unanswered approval one level and records it. */
-    async escalate(input: Ids & { level: number; observation: DriftObservation; decision: LifecycleDecision; route: LifecycleRoute }): Promise<void> {
-      await record(input, `escalated-${input.level}`, { level: input.level, after: input.route.approvalTimeout });
+    async escalate(input: Ids & { level: number; observation: DriftObservation; decision: LifecycleDecision; route: LifecycleRoute; waitingFor?: string }): Promise<void> {
+      const after = input.waitingFor ? (input.route.prTimeout ?? '72h') : input.route.approvalTimeout;
+      await record(input, `escalated-${input.level}`, { level: input.level, after, ...(input.waitingFor ? { waitingFor: input.waitingFor } : {}) });
       await deps.notifier.send({
         kind: 'escalated',
         findingId: input.findingId,
         targets: [...new Set([...input.route.notify, `team:${input.decision.owner}`])],
-        text: `no answer within ${input.route.approvalTimeout}: escalation level ${input.level} for ${input.observation.resourceRef}`,
+        text: input.waitingFor
+          ? `${input.waitingFor} still pending after ${after}: escalation level ${input.level} for ${input.observation.resourceRef}`
+          : `no answer within ${input.route.approvalTimeout}: escalation level ${input.level} for ${input.observation.resourceRef}`,
       });
     },
 
-    /** Carries out the approved action. Reverts run against the unit's actual plane, once per run. */
+    /**
+     * Carries out the approved action. Lifecycles since the reconcile-executors patch pass `attempt`
+     * and get the real executor for every action (a PR the lifecycle then waits on, a state action, a
+     * restart, an incident); permanent failures are named errors. Older lifecycles keep the first
+     * executors: reverts only, once per run.
+     */
     async reconcile(
-      input: Ids & { observation: DriftObservation; decision: LifecycleDecision; approvedBy: string },
-    ): Promise<{ action: string; executed: boolean; detail: string }> {
+      input: Omit<ReconcileRequest, 'evidenceUri'>,
+    ): Promise<{ action: string; executed: boolean; detail: string; pr?: Omit<PullRequestState, 'state' | 'openedAt'>; incident?: { adapter: string; incidentId: string; url?: string } }> {
       const { observation: o, decision } = input;
       const action = decision.recommendedAction;
+      const step = (input.attempt ?? 1) > 1 ? `reconciled-${input.attempt}` : 'reconciled';
+      if (input.attempt !== undefined && o.detectorStatus === undefined) {
+        if (!deps.executors) throw ApplicationFailure.nonRetryable(`this worker has no reconcile executors configured for ${action}`, 'NoExecutor');
+        let done;
+        try {
+          done = await deps.executors.execute({ ...input, evidenceUri: evidenceUri(input.findingId) });
+        } catch (err) {
+          // A permanent refusal is evidence too: what was asked, and why it was refused.
+          if (err instanceof ApplicationFailure && err.nonRetryable) await record(input, step, { action, executed: false, refused: { type: err.type, message: err.message }, approvedBy: input.approvedBy });
+          throw err;
+        }
+        const pr = done.pr ? { provider: done.pr.provider, repo: done.pr.repo, number: done.pr.number, url: done.pr.url, branch: done.pr.branch, commit: done.pr.commit, ...(done.pr.recordPath ? { recordPath: done.pr.recordPath } : {}) } : undefined;
+        await record(input, step, { action, executed: done.executed, detail: done.detail, approvedBy: input.approvedBy, ...(pr ? { pr: { ...pr, created: done.pr!.created } } : {}), ...(done.facts ? { facts: done.facts } : {}) });
+        return { action, executed: done.executed, detail: done.detail, ...(pr ? { pr } : {}) };
+      }
       const incident = action.startsWith('INCIDENT') ? 'incident open since routing; ' : '';
       let result: { action: string; executed: boolean; detail: string };
       if (o.detectorStatus !== undefined) {
@@ -156,18 +226,44 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
           ? { action, executed: done.executed, detail: `${incident}${done.detail}` }
           : action === 'INCIDENT'
             ? { action, executed: false, detail: 'incident open since routing; the owner carries out the response' }
-            : // No executor for this action on this unit yet: say so plainly; verification will then tell the truth.
+            : // Lifecycles from before the executors: no executor for this action on this unit.
               { action, executed: false, detail: `no executor for ${action} on ${o.unit}; recorded for the owner to carry out` };
       }
-      await record(input, 'reconciled', { ...result, approvedBy: input.approvedBy });
+      await record(input, step, { ...result, approvedBy: input.approvedBy });
       return result;
     },
 
+    /** The durable poll behind the webhook: where the PR stands now. */
+    async checkPullRequest(input: Ids & { pr: PullRequestState }): Promise<PrStatus> {
+      const provider = deps.prProviders?.[input.pr.provider];
+      if (!provider) throw ApplicationFailure.nonRetryable(`this worker cannot reach ${input.pr.provider} PRs (${input.pr.url})`, 'PrProviderNotConfigured');
+      return provider.status({ repo: input.pr.repo, number: input.pr.number });
+    },
+
+    /** Records a PR's merge or close in evidence and tells the finding's channels. */
+    async recordPullRequest(input: Ids & { pr: PullRequestState; event: PullRequestClosed }): Promise<void> {
+      const e = input.event;
+      await record(input, `pr-${input.pr.number}-${e.merged ? 'merged' : 'closed'}`, { pr: input.pr, event: e });
+      await deps.notifier.send({
+        kind: 'answered',
+        findingId: input.findingId,
+        targets: [],
+        text: e.merged ? `PR ${input.pr.url} merged${e.by ? ` by ${e.by}` : ''}: verifying once the change is applied` : `PR ${input.pr.url} closed without merge${e.by ? ` by ${e.by}` : ''}: back to approval`,
+      });
+    },
+
     /** Detects again: closed only when the same drift is gone. A failed detection is never "clean". */
-    async verifyClosure(input: Ids & { observation: DriftObservation; attempt: number }): Promise<{ clean: boolean; detail: string }> {
+    async verifyClosure(input: Ids & { observation: DriftObservation; attempt: number; action?: string }): Promise<{ clean: boolean; detail: string }> {
       const o = input.observation;
       let result: { clean: boolean; detail: string };
-      if (!(await detector.has(o.unit))) {
+      if (input.action === 'IGNORE') {
+        // A governed ignore is verified by policy: the merged registry's exception now covers the drift.
+        const d = await deps.policy.classify(o, now());
+        const covered = d.reasons.find((r) => r.ruleId === 'exception-active');
+        result = covered
+          ? { clean: true, detail: `${o.resourceRef} is covered by an exception now: ${covered.why}` }
+          : { clean: false, detail: `no active exception covers ${o.changedFields.join(', ')} on ${o.resourceRef} yet (is the registry PR merged and deployed?)` };
+      } else if (!(await detector.has(o.unit))) {
         result = { clean: false, detail: `no detector can observe ${o.unit}: could not tell` };
       } else {
         const at = now();

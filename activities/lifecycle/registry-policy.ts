@@ -8,6 +8,8 @@ import type { ApproverIdentity, LifecycleDecision } from '../../domain/lifecycle
 import { loadDecisionTable } from '../../registry/decision-table';
 import type { HotfixLookup } from '../hotfix/window-lookup';
 import { exceptionCoverage, loadRegistry, matchRoute, peopleOf, policiesFor, resolveApprovers, unitDomain, type Registry, type Target } from '../../registry';
+import type { DriftManagedUnit, Team } from '../../domain/registry/schemas';
+import type { RouteMatch } from '../../domain/registry/match-route';
 
 const PERMANENT = '9999-12-31T23:59:59Z';
 
@@ -25,6 +27,18 @@ export interface Routing {
   actor?: ResolvedActor;
   /** Answers without a signed statement count (unit policy `allowUnauthenticatedApprovals`; default: not in production). */
   allowUnauthenticated: boolean;
+  /** Where the route opens incidents (absent: the console). */
+  incidentTarget?: RouteMatch['incident'];
+  /** The unit's reconcile policy: PR timeout and poll interval, when it sets them. */
+  prTimeout?: string;
+  prPollInterval?: string;
+}
+
+/** What the reconcile executors need to know about a unit: its registry entry and its owning team. */
+export interface UnitContext {
+  unit: DriftManagedUnit;
+  team?: Team;
+  registryDir: string;
 }
 
 /**
@@ -71,6 +85,8 @@ export function resolveDriftActor(
 export interface PolicySource {
   classify(o: DriftObservation, now: Date): Promise<LifecycleDecision>;
   route(o: DriftObservation, decision: LifecycleDecision): Promise<Routing>;
+  /** The unit's registry entry and owning team (reconcile executors). */
+  unitContext?(name: string): Promise<UnitContext>;
 }
 
 /** A unit that is not in the registry: permanent, the lifecycle cannot go on without a contract. */
@@ -170,6 +186,8 @@ export function createRegistryPolicySource(opts: {
             : { status: 'ok' },
           now: now.toISOString(),
           ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
+          // The same drift came back soon after a reconciled close: the table raises its risk (regression-reopened).
+          ...(o.regression ? { regression: o.regression } : {}),
           ...(o.auditCorrelation
             ? { actor: { id: o.auditCorrelation.actor.id, type: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
             : {}),
@@ -199,6 +217,12 @@ export function createRegistryPolicySource(opts: {
         })),
       };
       const d = classify(input, table, { now });
+      if (d.recommendedAction === 'DESTROY_RECREATE' && d.autoHealAllowed) {
+        // Destroying a resource is never done without a person, whatever the policies say (§12).
+        d.autoHealAllowed = false;
+        d.autoHealRefusedBy = 'hard:destroy-recreate-never-auto-heals';
+        d.reasons.push({ ruleId: 'hard:destroy-recreate-never-auto-heals', why: 'DESTROY_RECREATE is never auto-healed' });
+      }
       if (coverage.covered.length > 0 && !exception) {
         d.reasons.push({
           ruleId: `exception:${coverage.exceptions.map((e) => e.metadata.name).join('+')}`,
@@ -248,7 +272,17 @@ export function createRegistryPolicySource(opts: {
         createIncident: match?.createIncident ?? false,
         ...(match ? { routeName: `${match.policy}#${match.index}` } : {}),
         allowUnauthenticated: unit.spec.policies.allowUnauthenticatedApprovals ?? unit.spec.environment !== 'prod',
+        ...(match?.incident ? { incidentTarget: match.incident } : {}),
+        ...(unit.spec.policies.reconcile?.prTimeout ? { prTimeout: unit.spec.policies.reconcile.prTimeout } : {}),
+        ...(unit.spec.policies.reconcile?.prPollInterval ? { prPollInterval: unit.spec.policies.reconcile.prPollInterval } : {}),
       };
+    },
+
+    async unitContext(name) {
+      const { registry } = await load();
+      const unit = unitOf(registry, name);
+      const team = registry.teams.get(unit.spec.owner);
+      return { unit, ...(team ? { team } : {}), registryDir: opts.registryDir };
     },
   };
 }

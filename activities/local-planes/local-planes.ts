@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { diffJson, valueAtPointer } from '../../domain/json-diff';
 import { manifestRef, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
 import { keylessRedactor, type Redactor } from '../../domain/redaction';
@@ -46,6 +47,18 @@ export class LocalPlanes {
     private readonly redactor: Redactor = keylessRedactor,
   ) {}
 
+  /**
+   * Where the unit's desired plane lives in Git, when the planes folder is a Git repository (the
+   * demo makes it one): reconciliation PRs change `<unit>/desired/` there. Undefined otherwise.
+   */
+  async desiredRepo(unit: string): Promise<{ repo: string; dir: string; base: string } | undefined> {
+    if (!(await this.has(unit))) return undefined;
+    const git = await readFile(path.join(this.root, '.git', 'HEAD'), 'utf8').catch(() => undefined);
+    if (git === undefined) return undefined;
+    const base = /^ref: refs\/heads\/(.+)$/m.exec(git)?.[1]?.trim() ?? 'main';
+    return { repo: this.root, dir: `${unit}/desired`, base };
+  }
+
   /** True when this detector knows the unit (it has a folder). */
   async has(unit: string): Promise<boolean> {
     return readdir(path.join(this.root, unit, 'desired')).then(
@@ -57,19 +70,31 @@ export class LocalPlanes {
   private async readPlane(unit: string, plane: 'desired' | 'actual'): Promise<Map<string, { file: string; doc: Manifest }>> {
     const dir = path.join(this.root, unit, plane);
     const out = new Map<string, { file: string; doc: Manifest }>();
-    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json')).sort()) {
+    // Desired manifests may be YAML as Git keeps them (several documents per file); the runtime's are JSON.
+    for (const name of (await readdir(dir)).filter((n) => /\.json$/.test(n) || (plane === 'desired' && /\.ya?ml$/.test(n))).sort()) {
       const file = path.join(dir, name);
-      let doc: Manifest;
-      try {
-        doc = JSON.parse(await readFile(file, 'utf8')) as Manifest;
-      } catch (err) {
-        // V8 quotes the start of the text in its message; a manifest's text is not for error messages.
-        throw new Error(`${file}: not valid JSON: ${(err as Error).message.replace(/"[\s\S]*" is not valid JSON/, 'not valid JSON')}`);
+      const text = await readFile(file, 'utf8');
+      let docs: Manifest[];
+      if (name.endsWith('.json')) {
+        try {
+          docs = [JSON.parse(text) as Manifest];
+        } catch (err) {
+          // V8 quotes the start of the text in its message; a manifest's text is not for error messages.
+          throw new Error(`${file}: not valid JSON: ${(err as Error).message.replace(/"[\s\S]*" is not valid JSON/, 'not valid JSON')}`);
+        }
+      } else {
+        const parsed = parseAllDocuments(text);
+        const list = Array.isArray(parsed) ? parsed : [];
+        const bad = list.find((d) => d.errors.length > 0);
+        if (bad) throw new Error(`${file}: line ${bad.errors[0]!.linePos?.[0].line ?? '?'}: not valid YAML (${bad.errors[0]!.code})`);
+        docs = list.map((d) => d.toJS() as Manifest).filter((d) => d !== null && d !== undefined);
       }
-      if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
-        throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
+      for (const doc of docs) {
+        if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
+          throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
+        }
+        out.set(manifestRef(doc), { file, doc });
       }
-      out.set(manifestRef(doc), { file, doc });
     }
     return out;
   }

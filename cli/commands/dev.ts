@@ -154,6 +154,9 @@ export function registerDevCommands(program: Command): void {
           },
           // Slack-shaped answers are signed with a signing secret made for this run, unless one is set.
           slack: { ...base.slack, signingSecret: base.slack.signingSecret ?? (() => demoSigningSecret) },
+          // Every run replays the same scripted drift on the same Temporal database: a rerun is not a
+          // regression of the last run's reconciled findings (unless DRIFTPLANE_REOPEN_WINDOW says so).
+          reconcile: { ...base.reconcile, reopenWindow: process.env.DRIFTPLANE_REOPEN_WINDOW ?? 'off' },
         };
         // Any free port for the demo's `driftplane serve`, unless DRIFTPLANE_SERVE_PORT names one.
         const servePort = process.env.DRIFTPLANE_SERVE_PORT ? base.servePort : 0;

@@ -47,7 +47,8 @@ export function registerServeCommands(program: Command): void {
     .command('serve')
     .description(
       'Run the driftplane HTTP server: POST /slack/interactivity (Slack buttons and the reason modal; every request ' +
-        'must carry a valid Slack signature) and GET /healthz. Binds to 127.0.0.1 unless --host says otherwise.',
+        'must carry a valid Slack signature), POST /github/webhook (pull_request closed: merged or not, to the ' +
+        "finding's lifecycle; X-Hub-Signature-256 checked first) and GET /healthz. Binds to 127.0.0.1 unless --host says otherwise.",
     )
     .option(
       '--port <n>',
@@ -63,7 +64,9 @@ export function registerServeCommands(program: Command): void {
         '  curl http://127.0.0.1:8787/healthz\n\n' +
         'Settings: SLACK_SIGNING_SECRET (verifies requests), SLACK_BOT_TOKEN (views.open, chat.postEphemeral), ' +
         'SLACK_API_URL (another Web API base URL), DRIFTPLANE_REGISTRY (Slack user ids of approvers), TEMPORAL_ADDRESS.\n' +
-        'Slack app: set the Interactivity Request URL to https://<your host>/slack/interactivity.',
+        'Slack app: set the Interactivity Request URL to https://<your host>/slack/interactivity.\n' +
+        'GitHub: a webhook to https://<your host>/github/webhook, content type application/json, the secret in ' +
+        'GITHUB_WEBHOOK_SECRET, events "Pull requests" (docs/github.md).',
     )
     .action(
       runAction(async (opts: { port?: string; host?: string }) => {
@@ -75,7 +78,8 @@ export function registerServeCommands(program: Command): void {
           },
           config,
         );
-        log(`driftplane serve listening at ${server.url} (GET /healthz, POST /slack/interactivity)`);
+        log(`driftplane serve listening at ${server.url} (GET /healthz, POST /slack/interactivity, POST /github/webhook)`);
+        if (!config.github.webhookSecret) log('GITHUB_WEBHOOK_SECRET is not set: /github/webhook answers 503');
         if (!config.slack.signingSecret)
           log('SLACK_SIGNING_SECRET is not set: /slack/interactivity answers 503');
         else if (!config.slack.botToken)

@@ -1,5 +1,5 @@
 import type { Registry } from './model';
-import type { RouteMatchSpec, RoutingPolicy, Target } from './schemas';
+import type { Route, RouteMatchSpec, RoutingPolicy, Target } from './schemas';
 
 /** The attributes of a finding that routes match on. */
 export interface RouteAttributes {
@@ -22,6 +22,8 @@ export interface RouteMatch {
   createIssue: boolean;
   /** Distinct approvers the route asks for, when it says. */
   requiredApprovals?: number;
+  /** Where the route's incidents are opened (absent: the console). */
+  incident?: Route['incident'];
 }
 
 function valueMatches(
@@ -95,6 +97,7 @@ export function matchRoute(registry: Registry, attrs: RouteAttributes): RouteMat
       createIncident: route.createIncident,
       createIssue: route.createIssue,
       ...(route.requiredApprovals !== undefined ? { requiredApprovals: route.requiredApprovals } : {}),
+      ...(route.incident !== undefined ? { incident: route.incident } : {}),
     };
     if (route.name !== undefined) m.name = route.name;
     return m;

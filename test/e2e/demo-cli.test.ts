@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -40,6 +40,7 @@ interface DemoJson {
   refusedApprovals: { as: string; why: string }[];
   slackAnswers?: { findingId: string; slackUserId: string; status: number }[];
   hotfix?: { windowId: string; state: string; attached: string[]; finding: DemoJson['findings'][number] & { recommendedAction: string; autoHealAllowed: boolean } };
+  prs?: { findingId: string; number: number; repo: string; branch: string; commit: string; bodyPath?: string; state: string; url: string }[];
 }
 let demo: DemoJson;
 
@@ -99,14 +100,24 @@ describe('driftplane demo, then the lifecycle commands, through the CLI', () => 
     expect(json.answer).toMatchObject({ via: 'slack', approver: 'maria.lopez@acme.example' });
   });
 
-  it('opens a hotfix window: the break-glass change inside it is EMERGENCY_DRIFT, attached, not reverted, and the window closes', async () => {
+  it('opens a hotfix window: the break-glass change inside it is EMERGENCY_DRIFT, attached, accepted into Git by a merged PR, and the window closes', async () => {
     const h = demo.hotfix!;
     expect(h.windowId).toBe('hotfix:checkout-web-prod:INC-9127');
     expect(h.state).toBe('closed');
-    expect(h.finding).toMatchObject({ driftClass: 'EMERGENCY_DRIFT', recommendedAction: 'OPEN_RECONCILIATION_PR', autoHealAllowed: false, outcome: 'REJECTED' });
+    expect(h.finding).toMatchObject({ driftClass: 'EMERGENCY_DRIFT', recommendedAction: 'OPEN_RECONCILIATION_PR', autoHealAllowed: false, outcome: 'RECONCILED' });
     expect(h.finding.changedBy?.actor).toBe('maria.lopez@acme.example');
     expect(h.attached).toEqual([h.finding.findingId]);
-    expect(h.finding.stages).not.toContain('reconcile');
+    expect(h.finding.stages).toEqual(['detect', 'classify', 'route', 'approve', 'reconcile', 'verify', 'closed']);
+    // The PR: a branch and a commit in the demo's desired-state repository, merged with a real `git merge`.
+    const pr = demo.prs!.find((p) => p.findingId === h.finding.findingId)!;
+    expect(pr).toMatchObject({ number: expect.any(Number), state: 'merged', branch: expect.stringMatching(/^driftplane\/checkout-web-prod\/[0-9a-f]{16}$/) });
+    const git = (args: string[]) => run('git', args, { cwd: pr.repo }).then((r) => r.stdout);
+    expect(await git(['show', '--stat', '--format=%s', pr.commit])).toContain('checkout-web-prod/desired/deployment-web.yaml');
+    expect(await git(['diff', `${pr.commit}~1`, pr.commit])).toMatch(/^- {2}replicas: 3$[\s\S]*^\+ {2}replicas: 6$/m);
+    expect(await git(['log', '--merges', '--format=%s', '-1'])).toContain(`#${pr.number}`);
+    expect(await readFile(pr.bodyPath!, 'utf8')).toContain('## Drift Reconciliation');
+    const shown = JSON.parse((await driftplane('prs', 'show', String(pr.number), '--repo', pr.repo, '--json')).stdout) as { state: string; branch: string };
+    expect(shown).toMatchObject({ state: 'merged', branch: pr.branch });
     const list = JSON.parse((await driftplane('hotfix', 'list', '--unit', 'checkout-web-prod', '--json')).stdout) as unknown[];
     expect(JSON.stringify(list)).toContain('INC-9127');
   });

@@ -31,6 +31,9 @@ export async function testConfig(address: string, overrides: Record<string, stri
     // The example registry with an SSH key per person: answers on production units must be signed.
     DRIFTPLANE_REGISTRY: (await keyedAcmeRegistry()).registryDir,
     DRIFTPLANE_VERIFY_INTERVAL: '1s',
+    // Test files scan the same drifts on one shared server: a close in one file must not make the
+    // next file's lifecycle a regression. Tests of reopening set a window.
+    DRIFTPLANE_REOPEN_WINDOW: 'off',
     ...overrides,
   });
 }

@@ -77,7 +77,8 @@ describe('approval timeout (time-skipping server)', () => {
     expect(wallSeconds).toBeLessThan(60);
 
     const steps = (await new EvidenceStore(config.evidenceDir).read(findingId)).map((r) => r.step);
-    expect(steps).toEqual(['detected', 'classified', 'routed', 'escalated-1', 'escalated-2', 'closed']);
+    // The INCIDENT_AND_REVERT opened its incident at routing (the console adapter by default).
+    expect(steps).toEqual(['detected', 'classified', 'routed', 'incident-opened', 'escalated-1', 'escalated-2', 'closed']);
     expect(notifier.sent.filter((n) => n.kind === 'escalated' && n.findingId === findingId)).toHaveLength(2);
   });
 

@@ -67,8 +67,12 @@ describe('driftLifecycle on the real Temporal dev server', () => {
 
     const evidence = new EvidenceStore(t.config.evidenceDir);
     const steps = (await evidence.read(f.findingId)).map((r) => r.step);
-    expect(steps).toEqual(['detected', 'classified', 'routed', 'approval', 'reconciled', 'verified-1', 'closed']);
-    expect(await evidence.verify(f.findingId)).toEqual({ ok: true, records: 7, problems: [] });
+    // The incident opened at routing through the route's adapter (the console by default) is in evidence too.
+    expect(steps).toEqual(['detected', 'classified', 'routed', 'incident-opened', 'approval', 'reconciled', 'verified-1', 'closed']);
+    expect(await evidence.verify(f.findingId)).toEqual({ ok: true, records: 8, problems: [] });
+    const incident = (await evidence.read(f.findingId)).find((r) => r.step === 'incident-opened')!.data;
+    expect(incident).toEqual({ adapter: 'console', incidentId: `console:${f.findingId}`, created: true });
+    expect(s.incident).toEqual({ adapter: 'console', incidentId: `console:${f.findingId}` });
     // The closing record carries the finding other tools read (domain text §11.2).
     const closed = (await evidence.read(f.findingId)).at(-1)!;
     const finding = FindingRecordSchema.parse((closed.data as { finding: unknown }).finding);

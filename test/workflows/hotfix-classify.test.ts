@@ -9,7 +9,7 @@ import { InputError } from '../../domain/errors';
 import { hotfixWindowsQuery } from '../../domain/hotfix';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { loadRegistryOrThrow } from '../../registry';
-import { windowState, type LifecycleState } from '../../workflows/messages';
+import { windowState, type LifecycleState, pullRequestClosed } from '../../workflows/messages';
 import type { UnitScanResult } from '../../workflows/unit-scan';
 import { awaitingApproval, useDevServerWorker, waitForState } from '../support/lifecycle-harness';
 
@@ -80,11 +80,18 @@ describe('hotfix windows and classification (dev server)', () => {
     expect(w.findings).toEqual([expect.objectContaining({ findingId: f.findingId, driftClass: 'EMERGENCY_DRIFT', actor: BREAK_GLASS })]);
     expect((await new EvidenceStore(t.config.evidenceDir).read(f.findingId)).map((r) => r.step)).toContain('hotfix-attached');
 
-    // Approved (by someone else than the actor), the lifecycle opens no revert: the hotfix stays in place.
+    // Approved (by someone else than the actor), the lifecycle opens a PR accepting the change into
+    // Git, and no revert: the hotfix stays in place.
     await answerFinding(t.env.client, f.findingId, 'approve', { approver: 'priya.nair@acme.example', reason: 'back-port PR to follow' });
-    const done = (await t.env.client.workflow.getHandle(f.workflowId).result()) as LifecycleState;
-    expect(done.timeline.map((e) => e.event)).not.toContain('reconciled');
-    expect(done.outcome).not.toBe('RECONCILED');
+    const waiting = await waitForState(t.env.client, f.workflowId, (x) => x.pr?.state === 'open');
+    expect(waiting.timeline.find((e) => e.event === 'reconciled')?.detail).toMatch(/^opened PR #\d+ /);
+    // The PR is closed unmerged: back to approve, where the reviewer rejects; the lifecycle closes without a revert.
+    const h = t.env.client.workflow.getHandle(f.workflowId);
+    await h.signal(pullRequestClosed, { number: waiting.pr!.number, merged: false, repo: waiting.pr!.repo, at: new Date().toISOString(), via: 'prs-close' });
+    await waitForState(t.env.client, f.workflowId, (x) => x.stage === 'approve' && x.answer === undefined && (x.closedPrs?.length ?? 0) === 1);
+    await answerFinding(t.env.client, f.findingId, 'reject', { approver: 'priya.nair@acme.example', reason: 'back-ported by hand instead' });
+    const done = (await h.result()) as LifecycleState;
+    expect(done.outcome).toBe('REJECTED');
     const actual = JSON.parse(await readFile(path.join(t.config.planesDir, UNIT, 'actual', 'deployment-web.json'), 'utf8')) as { spec: { template: { spec: { containers: { image: string }[] } } } };
     expect(actual.spec.template.spec.containers[0]!.image).toBe('ghcr.io/acme/checkout:hotfix-debug');
 

@@ -47,7 +47,7 @@ describe('a worker killed with SIGKILL in the middle of a lifecycle', () => {
     expect(s.outcome).toBe('RECONCILED');
 
     const records = await new EvidenceStore(config.evidenceDir).read(f.findingId);
-    expect(records.map((r) => r.step)).toEqual(['detected', 'classified', 'routed', 'approval', 'reconciled', 'verified-1', 'closed']);
+    expect(records.map((r) => r.step)).toEqual(['detected', 'classified', 'routed', 'incident-opened', 'approval', 'reconciled', 'verified-1', 'closed']);
     expect(new Set(records.map((r) => r.key)).size).toBe(records.length);
     expect((await new EvidenceStore(config.evidenceDir).verify(f.findingId)).ok).toBe(true);
     // The revert ran exactly once.

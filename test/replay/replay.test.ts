@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quietTemporalLogs, workflowBundle } from '../support/lifecycle-harness';
-import { BOUNDED_LIFECYCLE_PATCH } from '../../workflows/drift-lifecycle';
+import { BOUNDED_LIFECYCLE_PATCH, RECONCILE_EXECUTORS_PATCH } from '../../workflows/drift-lifecycle';
 
 // Histories recorded from real runs (`npm run record-histories`). Every change to workflow code
 // must still replay them; a change of shape goes behind patched().
@@ -35,6 +35,30 @@ describe('replay of recorded histories', () => {
     expect(histories.map((h) => h.name)).toEqual(
       expect.arrayContaining(['lifecycle-quorum-unresolved-actor', 'lifecycle-continued-first-run', 'lifecycle-continued-last-run']),
     );
+    // Recorded before the reconcile-executors patch: they replay on its old branches ("no executor", no PR wait).
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining([
+        'lifecycle-approved-revert-before-executors',
+        'lifecycle-auto-heal-before-executors',
+        'lifecycle-expired-before-executors',
+        'lifecycle-rejected-before-executors',
+        'lifecycle-signal-approval-before-executors',
+        'lifecycle-detection-stale-before-executors',
+        'lifecycle-quorum-unresolved-actor-before-executors',
+      ]),
+    );
+    // Since it: a PR closed unmerged (back to approve), then a second PR merged and verified.
+    expect(histories.map((h) => h.name)).toContain('lifecycle-pr-closed-then-merged');
+  });
+
+  it('tells the executors shape apart: histories since the patch carry its marker, older ones do not', () => {
+    const hasMarker = (name: string) =>
+      (histories.find((h) => h.name === name)!.history.events as { markerRecordedEventAttributes?: { details?: Record<string, { payloads?: { data?: string }[] }> } }[]).some((e) =>
+        Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((d) => d.payloads?.some((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8').includes(RECONCILE_EXECUTORS_PATCH))),
+      );
+    expect(hasMarker('lifecycle-approved-revert-before-executors')).toBe(false);
+    expect(hasMarker('lifecycle-approved-revert')).toBe(true);
+    expect(hasMarker('lifecycle-pr-closed-then-merged')).toBe(true);
   });
 
   it('tells the two shapes apart: old histories lack the bounded-state patch marker, new ones carry it', () => {

@@ -168,7 +168,13 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     signalsThisRun++;
     if (!executors) return ignoreSignal('pullRequestClosed: not waiting for a PR');
     if (messageSizeExceeds(raw, 4096)) return ignoreSignal('pullRequestClosed: too large');
-    const ok = raw && typeof raw === 'object' && Number.isInteger(raw.number) && typeof raw.merged === 'boolean' && typeof raw.at === 'string';
+    const ok =
+      raw &&
+      typeof raw === 'object' &&
+      Number.isInteger(raw.number) &&
+      typeof raw.merged === 'boolean' &&
+      typeof raw.at === 'string' &&
+      ['github-webhook', 'prs-merge', 'prs-close', 'poll'].includes(raw.via);
     if (!ok) return ignoreSignal('pullRequestClosed: invalid');
     if (s.pr?.state !== 'open' || raw.number !== s.pr.number || (raw.repo !== undefined && raw.repo !== s.pr.repo)) return ignoreSignal('pullRequestClosed: not the open PR');
     prClosed = { number: raw.number, merged: raw.merged, at: raw.at, via: raw.via, ...(typeof raw.by === 'string' ? { by: raw.by.slice(0, 200) } : {}), ...(typeof raw.mergeCommit === 'string' ? { mergeCommit: raw.mergeCommit.slice(0, 80) } : {}) };
@@ -356,8 +362,10 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     }
     approvalDeadline = undefined;
     if (s.answer) {
+      const round = (s.closedPrs?.length ?? 0) + 1;
       await acts.recordApproval({
         ...ids,
+        ...(round > 1 ? { attempt: round } : {}),
         approval: { kind: 'person', answer: s.answer, decision, ...(bounded && s.approvals?.length ? { approvals: s.approvals, required: required() } : {}) },
       });
     }

@@ -166,9 +166,13 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
 
     /** Records an approval: a person's answer, or the policy that allowed auto-heal. */
     async recordApproval(
-      input: Ids & { approval: { kind: 'person'; answer: AnswerRecord; decision: LifecycleDecision } | { kind: 'auto-heal'; decision: LifecycleDecision } },
+      input: Ids & {
+        approval: { kind: 'person'; answer: AnswerRecord; decision: LifecycleDecision } | { kind: 'auto-heal'; decision: LifecycleDecision };
+        /** 2 or more: people answered again after a PR was closed unmerged (its own evidence step). */
+        attempt?: number;
+      },
     ): Promise<void> {
-      await record(input, 'approval', input.approval);
+      await record(input, (input.attempt ?? 1) > 1 ? `approval-${input.attempt}` : 'approval', input.approval);
       if (input.approval.kind === 'person') {
         const a = input.approval.answer;
         await deps.notifier.send({ kind: 'answered', findingId: input.findingId, targets: [], text: `${a.answer} by ${a.approver} via ${a.via}: ${a.reason}` });

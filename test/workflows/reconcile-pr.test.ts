@@ -276,6 +276,9 @@ describe('reconciliation PRs on GitHub, closed and merged through the webhook', 
     const done = (await t.env.client.workflow.getHandle(f.workflowId).result()) as LifecycleState;
     expect(done.outcome).toBe('RECONCILED');
     expect(github.invalid).toEqual([]);
+    // Both approvals, both PRs and the first PR's close are in evidence, each its own step.
+    const steps = (await new EvidenceStore(t.config.evidenceDir).read(f.findingId)).filter((r) => r.runId === f.runId).map((r) => r.step);
+    expect(steps).toEqual(['detected', 'classified', 'routed', 'approval', 'reconciled', `pr-${first.number}-closed`, 'approval-2', 'reconciled-2', `pr-${second.number}-merged`, 'verified-1', 'closed']);
   });
 
   it('refuses a forged delivery with 401 and leaves the lifecycle waiting', async () => {

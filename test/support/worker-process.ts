@@ -44,6 +44,8 @@ export async function workerProcesses(address: string, overrides: Record<string,
         DRIFTPLANE_TASK_QUEUE: config.taskQueue,
         DRIFTPLANE_REGISTRY: config.registryDir,
         DRIFTPLANE_VERIFY_INTERVAL: '1s',
+        // As testConfig: another test file's reconciled close of the same drift is not a regression here.
+        DRIFTPLANE_REOPEN_WINDOW: config.reconcile.reopenWindow,
         ...overrides,
         // Production mode: the prebuilt workflow bundle, as `npm run build:bundle` writes it.
         DRIFTPLANE_WORKFLOW_BUNDLE: bundleFile,

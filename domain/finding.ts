@@ -25,6 +25,112 @@ export const FieldChangeSchema = z.object({
 });
 export type FieldChange = z.infer<typeof FieldChangeSchema>;
 
+/**
+ * A reference to a large artifact kept in the evidence store (content-addressed), e.g. the raw plan
+ * JSON of the detection that found the drift: only this reference travels in workflow history.
+ */
+export const ArtifactRefSchema = z.object({
+  name: z.string().min(1),
+  /** `evidence://artifacts/sha256/<hex>` */
+  uri: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
+
+/**
+ * Signals a detector (or a context source) joined with one change (domain text §6, §11.1): what
+ * the decision table's context needs beyond the change itself. Every field is optional; a field
+ * is set only when its source said so. Never part of the fingerprint.
+ */
+export const ObservationContextSchema = z.object({
+  /** Per-plane digests of the changed fields, when the detector saw each plane (plans: desired, recorded, actual). */
+  planes: z
+    .object({
+      desired: z.string().nullable().optional(),
+      recorded: z.string().nullable().optional(),
+      actual: z.string().nullable().optional(),
+      renderOnly: z.boolean().optional(),
+      refreshObserved: z.boolean().optional(),
+    })
+    .optional(),
+  /** Owner (a managedFields manager name, `git`, `controller:<name>`, …) per changed JSON pointer. */
+  fieldOwners: z.record(z.string(), z.string().min(1)).optional(),
+  /** The live object's `metadata.managedFields` (Kubernetes), for the classifier's ownership logic. */
+  managedFields: z.array(z.looseObject({ manager: z.string().optional() })).optional(),
+  /** Extra categories the detector already knows (names of the classifier's Category enum). */
+  categories: z.array(z.string().min(1)).optional(),
+  destructive: z.boolean().optional(),
+  identity: z.boolean().optional(),
+  previousAddress: z.string().min(1).optional(),
+  importing: z.boolean().optional(),
+  /** When the live resource was created (Kubernetes creationTimestamp, cloud creation time). */
+  resourceCreatedAt: z.iso.datetime({ offset: true }).optional(),
+  /** A merged PR or an apply/commit that changed this unit's source in the detection window. */
+  matchingChange: z.object({ kind: z.enum(['pr', 'apply']), ref: z.string().min(1) }).optional(),
+  /** An incident covering the unit (PagerDuty-shaped source or the registry's incident file). */
+  incident: z.object({ id: z.string().min(1), status: z.enum(['open', 'resolved']) }).optional(),
+  /** The drift was detected inside a ChangeFreeze window covering the unit: its name. */
+  changeFreeze: z.string().min(1).optional(),
+  /** The provider versions in `.terraform.lock.hcl` changed since the last successful detection. */
+  providerUpgrade: z.object({ from: z.string().min(1), to: z.string().min(1) }).optional(),
+  /** A mutable reference (image tag without digest, unpinned module/chart version) in desired or live: what it is. */
+  dependency: z.object({ ref: z.string().min(1), why: z.string().min(1) }).optional(),
+  /** A CompliancePolicy the live resource violates, and whether the resource predates it. */
+  policyViolation: z.object({ policyId: z.string().min(1), createdBeforePolicy: z.boolean() }).optional(),
+  /** Monthly cost change in percent from a size change (positive = more expensive). */
+  costDeltaPercent: z.number().optional(),
+  /** A GitOps controller's failed attempts to converge (Argo CD operationState, Flux Stalled/Ready=False). */
+  reconcile: z.object({ attempts: z.number().int().nonnegative(), lastError: z.string().optional() }).optional(),
+  /** Secret delivery (§17): versions and consumers; never a value. */
+  secret: z
+    .object({
+      externalVersion: z.string().min(1),
+      clusterVersion: z.string().min(1),
+      consumersStale: z.boolean(),
+      lastRefreshAgeMinutes: z.number().nonnegative().optional(),
+    })
+    .optional(),
+  runtimeAccepted: z.boolean().optional(),
+  conditions: z.array(z.string().min(1)).optional(),
+  /** The GitOps controller's own reading, kept apart (§8.1): sync status and health are different findings. */
+  gitops: z
+    .object({
+      controller: z.enum(['argocd', 'flux']),
+      sync: z.string().optional(),
+      health: z.string().optional(),
+      revision: z.string().optional(),
+      attemptedRevision: z.string().optional(),
+      phase: z.string().optional(),
+    })
+    .optional(),
+  /** Large artifacts (the raw plan) kept in the evidence store. */
+  artifacts: z.array(ArtifactRefSchema).optional(),
+  /** Context sources that could not be read for this detection: the context is incomplete, not empty. */
+  unjoined: z.array(z.string().min(1)).optional(),
+});
+export type ObservationContext = z.infer<typeof ObservationContextSchema>;
+
+/**
+ * How much of a unit a detection could see (like driftctl's coverage): resource types the
+ * detector supports against all types present, and resources likewise. Uncovered types are
+ * reported, never counted as clean.
+ */
+export const DetectionCoverageSchema = z.object({
+  coveredTypes: z.number().int().nonnegative(),
+  totalTypes: z.number().int().nonnegative(),
+  coveredResources: z.number().int().nonnegative(),
+  totalResources: z.number().int().nonnegative(),
+  /** Resource types present that the detector cannot read, sorted. */
+  uncoveredTypes: z.array(z.string()),
+});
+export type DetectionCoverage = z.infer<typeof DetectionCoverageSchema>;
+
+/** Coverage as a percentage of resources (100 when there is nothing to cover). */
+export function coveragePercent(c: DetectionCoverage): number {
+  return c.totalResources === 0 ? 100 : Math.floor((c.coveredResources / c.totalResources) * 1000) / 10;
+}
+
 /** What a detector reports for one drifted resource, before anyone has classified it. */
 export const DriftObservationSchema = z.object({
   unit: z.string().min(1),
@@ -63,6 +169,8 @@ export const DriftObservationSchema = z.object({
   regression: z
     .object({ previousRunId: z.string().min(1), previousOutcome: z.string().min(1), closedAt: z.iso.datetime() })
     .optional(),
+  /** Joined signals for the decision table (issue 11); never part of the fingerprint. */
+  context: ObservationContextSchema.optional(),
 });
 export type DriftObservation = z.infer<typeof DriftObservationSchema>;
 /** The earlier run a regression reopens, as an observation carries it. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { evidenceFolderName } from '../domain/finding';
+import { evidenceFolderName, type ArtifactRef } from '../domain/finding';
 import { statementProblems } from './statement-check';
 import { errnoOf, linkIfAbsent, nodeFileOps, serialized, syncDir, writeDurably, type FileOps } from './durable-file';
 
@@ -101,6 +101,40 @@ export class EvidenceStore {
     const dir = this.folderOf(findingId);
     const names = (await this.namesIn(dir)).filter((n) => RECORD_NAME.test(n)).sort();
     return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), record: await this.readRecord(path.join(dir, n)) })));
+  }
+
+  /**
+   * Keeps a large artifact (a raw plan JSON, an API response) content-addressed under
+   * `<root>/.artifacts/sha256/<hex>`, written durably once, and returns the reference that travels
+   * in workflow history and evidence records instead of the bytes. Idempotent: the same content
+   * gives the same reference and is written once.
+   */
+  async putArtifact(name: string, content: string): Promise<ArtifactRef> {
+    const bytes = Buffer.from(content, 'utf8');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const file = this.artifactFile(sha256);
+    try {
+      await writeDurably(file, content, { mode: 'create', fs: this.fs });
+    } catch (err) {
+      throw new EvidenceWriteFailed(file, err);
+    }
+    return { name, uri: `evidence://artifacts/sha256/${sha256}`, sha256, bytes: bytes.length };
+  }
+
+  /** The content of an artifact by its reference (or uri); its hash is checked on the way out. */
+  async readArtifact(ref: Pick<ArtifactRef, 'uri'> | string): Promise<string> {
+    const uri = typeof ref === 'string' ? ref : ref.uri;
+    const sha256 = /^evidence:\/\/artifacts\/sha256\/([0-9a-f]{64})$/.exec(uri)?.[1];
+    if (!sha256) throw new EvidenceFileError(uri, 'not an evidence artifact uri (evidence://artifacts/sha256/<hex>)');
+    const file = this.artifactFile(sha256);
+    const text = await this.fs.readFile(file, 'utf8');
+    const actual = createHash('sha256').update(text, 'utf8').digest('hex');
+    if (actual !== sha256) throw new EvidenceFileError(file, `content hash ${actual} does not match its name`);
+    return text;
+  }
+
+  private artifactFile(sha256: string): string {
+    return path.join(this.root, '.artifacts', 'sha256', sha256);
   }
 
   /** Appends a record unless one with the same key exists; returns the stored record either way. */

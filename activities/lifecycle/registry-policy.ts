@@ -1,5 +1,6 @@
 import { classify } from '../../domain/classify';
 import type { ClassifyInput } from '../../domain/classify/input';
+import { CategorySchema, type Category } from '../../domain/classify/vocabulary';
 import { findingIdOf, type DriftObservation } from '../../domain/finding';
 import { parseDuration } from '../../domain/registry/durations';
 import { resolveActor, type PersonIdentities } from '../../domain/identity';
@@ -79,6 +80,41 @@ export function resolveDriftActor(
     };
   }
   return { actor, requiredApprovals: baseApprovals, approvalNotes: [] };
+}
+
+/** The change-side signals an observation's context carries, as the classifier's `change` takes them. */
+export function changeSignalsOf(o: DriftObservation): Partial<ClassifyInput['change']> {
+  const c = o.context;
+  if (!c) return {};
+  const categories = c.categories?.filter((x): x is Category => (CategorySchema.options as readonly string[]).includes(x));
+  return {
+    ...(c.planes ? { planes: c.planes } : {}),
+    ...(c.fieldOwners ? { fieldOwners: c.fieldOwners } : {}),
+    ...(categories?.length ? { categories } : {}),
+    ...(c.destructive !== undefined ? { destructive: c.destructive } : {}),
+    ...(c.identity !== undefined ? { identity: c.identity } : {}),
+    ...(c.previousAddress ? { previousAddress: c.previousAddress } : {}),
+    ...(c.importing !== undefined ? { importing: c.importing } : {}),
+  };
+}
+
+/** The context-side signals an observation's context carries, as the classifier's `context` takes them. */
+export function contextSignalsOf(o: DriftObservation): Partial<ClassifyInput['context']> {
+  const c = o.context;
+  if (!c) return {};
+  return {
+    ...(c.matchingChange ? { matchingChange: c.matchingChange } : {}),
+    ...(c.incident ? { incident: c.incident } : {}),
+    ...(c.changeFreeze ? { changeFreeze: true } : {}),
+    ...(c.providerUpgrade ? { providerUpgrade: c.providerUpgrade } : {}),
+    ...(c.dependency ? { dependencyChanged: true } : {}),
+    ...(c.policyViolation ? { policyViolation: c.policyViolation } : {}),
+    ...(c.costDeltaPercent !== undefined ? { costDeltaPercent: c.costDeltaPercent } : {}),
+    ...(c.reconcile ? { reconcile: c.reconcile } : {}),
+    ...(c.secret ? { secret: c.secret } : {}),
+    ...(c.runtimeAccepted !== undefined ? { runtimeAccepted: c.runtimeAccepted } : {}),
+    ...(c.conditions?.length ? { conditions: c.conditions } : {}),
+  };
 }
 
 /** The policy the lifecycle asks: how to classify a finding and where to route it. */
@@ -174,6 +210,8 @@ export function createRegistryPolicySource(opts: {
           changedFields,
           // The blast radius of healing this scan: every drifted object it found in the unit.
           ...(o.scanDrifted !== undefined ? { objectCount: o.scanDrifted } : {}),
+          // What the detector itself knew about the change (planes, owners, categories, plan flags).
+          ...changeSignalsOf(o),
         },
         context: {
           // A stale-detection observation carries its detector's status: the table then says DETECTION_STALE.
@@ -194,6 +232,8 @@ export function createRegistryPolicySource(opts: {
           // A permanent exception (justified in the registry) has no expiry; classification needs an instant.
           ...(exception ? { exception: { id: exception.metadata.name, expiresAt: exception.spec.expiresAt ?? PERMANENT } } : {}),
           ...(breaker ? { autoHealBreaker: breaker } : {}),
+          // Signals joined at detection (audit log, Git history, incidents, freezes, policies, cost, dependencies, GitOps status).
+          ...contextSignalsOf(o),
           // The declared break-glass actor inside an open hotfix window: the incident is in context (§13.2).
           ...(opts.hotfix ? await opts.hotfix.contextFor(o) : {}),
         },
@@ -207,6 +247,8 @@ export function createRegistryPolicySource(opts: {
           requireHealthyBeforeHeal: heal.spec.requireHealthyBeforeHeal,
           deniedDriftClasses: heal.spec.deniedDriftClasses,
         })),
+        // The live object's managedFields (Kubernetes): who owns each changed field.
+        ...(o.context?.managedFields ? { managedFields: o.context.managedFields } : {}),
         ownershipRules: ownershipRules.map((r) => ({
           name: r.metadata.name,
           resource: { group: r.spec.resource.group, kind: r.spec.resource.kind, type: r.spec.resource.resourceType },

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { diffJson, valueAtPointer } from '../../domain/json-diff';
-import { manifestRef, type Actor, type DriftObservation, type FieldChange } from '../../domain/finding';
+import { manifestRef, type Actor, type DetectionCoverage, type DriftObservation, type FieldChange } from '../../domain/finding';
 import { keylessRedactor, type Redactor } from '../../domain/redaction';
 
 /** A manifest as it sits in a plane: Kubernetes-shaped, identified by kind/namespace/name. */
@@ -23,7 +23,16 @@ export interface AuditLine {
 
 /** What one detection of a unit found. "failed" is never "no drift". */
 export type LocalDetection =
-  | { status: 'ok'; unit: string; observations: DriftObservation[]; resources: number }
+  | {
+      status: 'ok';
+      unit: string;
+      observations: DriftObservation[];
+      resources: number;
+      /** What the detection could see; absent when it saw every resource type of the unit. */
+      coverage?: DetectionCoverage;
+      /** Set when one of several detectors of the unit failed: the others' drift is reported, and a stale observation says what failed. */
+      partialFailure?: string;
+    }
   | { status: 'failed'; unit: string; error: string };
 
 /** Fields the runtime owns: never drift by themselves. */

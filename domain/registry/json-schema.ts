@@ -20,6 +20,6 @@ export function registryJsonSchema(): Record<string, unknown> {
     $id: registrySchemaId,
     title: `driftplane registry document (${registryApiVersion})`,
     description:
-      'One document of a driftplane registry: DriftManagedUnit, DriftOwnershipRule, AutoHealPolicy, RoutingPolicy, DriftBudget, DriftException, Team or RedactionPolicy.',
+      'One document of a driftplane registry: DriftManagedUnit, DriftOwnershipRule, AutoHealPolicy, RoutingPolicy, DriftBudget, DriftException, Team, RedactionPolicy, ChangeFreeze or CompliancePolicy.',
   };
 }

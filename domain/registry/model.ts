@@ -1,5 +1,7 @@
 import type {
   AutoHealPolicy,
+  ChangeFreeze,
+  CompliancePolicy,
   DriftBudget,
   DriftException,
   DriftManagedUnit,
@@ -62,6 +64,10 @@ export interface Registry {
   exceptions: Map<string, DriftException>;
   /** Extra redaction patterns (they add to the built-in rules; docs/redaction.md). */
   redactionPolicies: Map<string, RedactionPolicy>;
+  /** Change-freeze calendars (issue 11). */
+  changeFreezes: Map<string, ChangeFreeze>;
+  /** Versioned compliance policies (issue 11: POLICY_DRIFT). */
+  compliancePolicies: Map<string, CompliancePolicy>;
   /** Source of every document, keyed `Kind/name`. */
   sources: Map<string, SourceRef>;
   /** A stable content hash of the loaded files (`sha256:<hex>`): record it with every decision made from this registry. */
@@ -84,6 +90,8 @@ export function buildRegistry(docs: readonly ParsedDocument[], version: string):
     budgets: new Map(),
     exceptions: new Map(),
     redactionPolicies: new Map(),
+    changeFreezes: new Map(),
+    compliancePolicies: new Map(),
     sources: new Map(),
     version,
   };
@@ -114,6 +122,12 @@ export function buildRegistry(docs: readonly ParsedDocument[], version: string):
         break;
       case 'RedactionPolicy':
         registry.redactionPolicies.set(name, doc);
+        break;
+      case 'ChangeFreeze':
+        registry.changeFreezes.set(name, doc);
+        break;
+      case 'CompliancePolicy':
+        registry.compliancePolicies.set(name, doc);
         break;
     }
   }

@@ -21,6 +21,8 @@ export const RegistryKindSchema = z.enum([
   'DriftException',
   'Team',
   'RedactionPolicy',
+  'ChangeFreeze',
+  'CompliancePolicy',
 ]);
 /** A registry document kind. */
 export type RegistryKind = z.infer<typeof RegistryKindSchema>;
@@ -28,6 +30,7 @@ export type RegistryKind = z.infer<typeof RegistryKindSchema>;
 /** What a unit is: which detector scans it and how. */
 export const UnitTypeSchema = z.enum([
   'opentofu-stack',
+  'terraform-stack',
   'terragrunt-stack',
   'argocd-app',
   'flux-kustomization',
@@ -49,6 +52,7 @@ export const kubernetesUnitTypes: readonly UnitType[] = [
 /** Unit types whose resources are IaC/provider resources (selected by resource type). */
 export const iacUnitTypes: readonly UnitType[] = [
   'opentofu-stack',
+  'terraform-stack',
   'terragrunt-stack',
   'aws-account',
   'database',
@@ -293,6 +297,23 @@ export const UnitStateSchema = z
       });
   });
 
+/**
+ * Where a bearer token (an Argo CD API token, a Kubernetes service-account token) is read from at
+ * detection time: an environment variable of the worker or a file (a mounted Secret). Never the
+ * token itself: the registry is in Git.
+ */
+export const TokenRefSchema = z
+  .strictObject({
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as ARGOCD_TOKEN').optional(),
+    file: z.string().min(1).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (!t.env === !t.file)
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of env or file', params: { rule: 'token-one-source' } });
+  });
+/** A token reference. */
+export type TokenRef = z.infer<typeof TokenRefSchema>;
+
 /** The stack-scoped credentials a detector uses (never one global role, §25.3). */
 export const UnitCredentialsSchema = z
   .strictObject({
@@ -300,16 +321,58 @@ export const UnitCredentialsSchema = z
     roleArn: RoleArnSchema.optional(),
     sessionTags: LabelsSchema.optional(),
     externalId: z.string().optional(),
+    /** A bearer token for the unit's API (Argo CD, Kubernetes): where to read it, never its value. */
+    token: TokenRefSchema.optional(),
   })
   .superRefine((c, ctx) => {
-    if (!c.oidcRole === !c.roleArn)
+    if ((c.oidcRole && c.roleArn) || (!c.oidcRole && !c.roleArn && !c.token))
       ctx.addIssue({
         code: 'custom',
         path: [],
-        message: 'expected exactly one of oidcRole or roleArn',
+        message: 'expected exactly one of oidcRole or roleArn (or only a token for an API-only unit)',
         params: { rule: 'credentials-one-role' },
       });
   });
+
+/** How a unit is detected (issue 11): the plan mode, state-only units, and the unmanaged-resource scan. */
+export const UnitDetectionSchema = z.strictObject({
+  /**
+   * The plan detector's mode for a stack with a source: `normal` (`tofu plan`: desired against
+   * recorded and actual), `refresh-only` (recorded against actual only) or `off` (a state-only unit:
+   * only the inventory scan reads it). Default `normal`.
+   */
+  plan: z.enum(['normal', 'refresh-only', 'off']).default('normal'),
+  /** Scan the unit's account for resources no registered stack manages (IMPORT candidates). Default: true for aws-account units. */
+  unmanaged: z.boolean().optional(),
+  /** The plan binary (`tofu`, `terraform`, `terragrunt`); default by unit type. */
+  binary: z.string().min(1).optional(),
+});
+/** A unit's detection settings. */
+export type UnitDetection = z.infer<typeof UnitDetectionSchema>;
+
+/** The GitOps object a Kubernetes unit is (an Argo CD Application, a Flux Kustomization or HelmRelease). */
+export const UnitGitOpsSchema = z.strictObject({
+  /** The Argo CD API server (https://argocd.example.com); Argo CD units only. */
+  server: z.url('expected the Argo CD server URL').optional(),
+  /** The object's name; default the unit's name. */
+  name: z.string().min(1).optional(),
+  /** The object's namespace (Argo CD `appNamespace`, the Flux object's namespace). Default `argocd` / `flux-system`. */
+  namespace: z.string().min(1).optional(),
+});
+/** A unit's GitOps object. */
+export type UnitGitOps = z.infer<typeof UnitGitOpsSchema>;
+
+/**
+ * What a unit is expected to cost (§5.8): monthly prices per size (an instance type, a node size),
+ * over the built-in table; a size change that raises the monthly cost by more than
+ * `tolerancePercent` is COST_DRIFT.
+ */
+export const UnitCostSchema = z.strictObject({
+  prices: z.record(z.string().min(1), z.number().nonnegative()).optional(),
+  tolerancePercent: z.number().nonnegative().default(10),
+});
+/** A unit's cost expectations. */
+export type UnitCost = z.infer<typeof UnitCostSchema>;
 
 /** How often a unit is scanned: a frequency (`hourly`, `daily`, `weekly` or a duration) or a cron expression. */
 export const UnitScheduleSchema = z
@@ -387,6 +450,9 @@ export const DriftManagedUnitSchema = document(
     credentials: UnitCredentialsSchema.optional(),
     schedule: UnitScheduleSchema.optional(),
     policies: UnitPoliciesSchema.default({ autoHeal: false, requireIncidentForManualChange: false }),
+    detection: UnitDetectionSchema.optional(),
+    gitops: UnitGitOpsSchema.optional(),
+    cost: UnitCostSchema.optional(),
     evidence: z.strictObject({ retention: RetentionSchema }).optional(),
     approvers: z.array(NameSchema).default([]),
     labels: LabelsSchema.default({}),
@@ -689,6 +755,69 @@ export const RedactionPolicySchema = document(
 /** A redaction policy. */
 export type RedactionPolicy = z.infer<typeof RedactionPolicySchema>;
 
+// ---------------------------------------------------------------- ChangeFreeze
+
+/** One frozen period: from `start` to `end` (ISO instants). */
+export const FreezeWindowSchema = z.strictObject({
+  start: InstantSchema,
+  end: InstantSchema,
+  reason: z.string().optional(),
+});
+
+/**
+ * `ChangeFreeze` (issue 11, §13): a calendar of periods in which changes outside the emergency
+ * process are not expected. A drift detected inside a window on a unit it covers carries
+ * `changeFreeze` in its context. Empty selectors cover every unit.
+ */
+export const ChangeFreezeSchema = document(
+  'ChangeFreeze',
+  z.strictObject({
+    windows: z.array(FreezeWindowSchema).min(1, 'a freeze calendar needs at least one window'),
+    environments: z.array(EnvironmentSchema).optional(),
+    domains: z.array(UnitDomainSchema).optional(),
+    units: z.array(NameSchema).optional(),
+    description: z.string().optional(),
+  }),
+);
+/** A change-freeze calendar. */
+export type ChangeFreeze = z.infer<typeof ChangeFreezeSchema>;
+
+// ---------------------------------------------------------------- CompliancePolicy
+
+/** One requirement on a field of the resources a policy selects (JSON pointer into the live object). */
+export const ComplianceRuleSchema = z
+  .strictObject({
+    path: z.string().regex(/^\//, 'expected a JSON pointer such as /spec/template/spec/securityContext/runAsNonRoot'),
+    equals: z.unknown().optional(),
+    notEquals: z.unknown().optional(),
+    oneOf: z.array(z.unknown()).optional(),
+    description: z.string().optional(),
+  })
+  .superRefine((r, ctx) => {
+    const n = [r.equals, r.notEquals, r.oneOf].filter((v) => v !== undefined).length;
+    if (n !== 1)
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of equals, notEquals or oneOf', params: { rule: 'compliance-rule-one-test' } });
+  });
+
+/**
+ * `CompliancePolicy` (issue 11, §3 policy drift, §5.6): a versioned rule set with the instant it
+ * took effect. A resource that violates it and was created before `effectiveFrom` is POLICY_DRIFT
+ * (a migration); one created after is unauthorized.
+ */
+export const CompliancePolicySchema = document(
+  'CompliancePolicy',
+  z.strictObject({
+    version: z.string().min(1),
+    effectiveFrom: InstantSchema,
+    resource: ResourceSelectorSchema,
+    rules: z.array(ComplianceRuleSchema).min(1, 'a policy needs at least one rule'),
+    units: z.array(NameSchema).optional(),
+    description: z.string().optional(),
+  }),
+);
+/** A compliance policy. */
+export type CompliancePolicy = z.infer<typeof CompliancePolicySchema>;
+
 /** The schema of each kind. */
 export const kindSchemas = {
   DriftManagedUnit: DriftManagedUnitSchema,
@@ -699,6 +828,8 @@ export const kindSchemas = {
   DriftException: DriftExceptionSchema,
   Team: TeamSchema,
   RedactionPolicy: RedactionPolicySchema,
+  ChangeFreeze: ChangeFreezeSchema,
+  CompliancePolicy: CompliancePolicySchema,
 } as const;
 
 /** Any registry document. */
@@ -711,6 +842,8 @@ export const RegistryDocumentSchema = z.discriminatedUnion('kind', [
   DriftExceptionSchema,
   TeamSchema,
   RedactionPolicySchema,
+  ChangeFreezeSchema,
+  CompliancePolicySchema,
 ]);
 /** Any registry document (parsed). */
 export type RegistryDocument = z.infer<typeof RegistryDocumentSchema>;

@@ -1,4 +1,10 @@
 import type { DriftObservation, ObservationContext } from '../../domain/finding';
+
+/**
+ * What a context source adds to one observation: context fields, and the actor when the source is
+ * an audit trail (set only when the detector found none).
+ */
+export type ContextPatch = ObservationContext & { actor?: NonNullable<DriftObservation['auditCorrelation']> };
 import type { DriftManagedUnit, Registry } from '../../registry';
 
 /**
@@ -15,16 +21,19 @@ export interface ContextSource {
    * `undefined` where it knows nothing). Pure with respect to the observations: it never edits
    * them. Throws when the source cannot be read: the joiner then marks the context incomplete.
    */
-  contextFor(input: { unit: DriftManagedUnit; registry: Registry; observations: readonly DriftObservation[]; now: Date }): Promise<(ObservationContext | undefined)[]>;
+  contextFor(input: { unit: DriftManagedUnit; registry: Registry; observations: readonly DriftObservation[]; now: Date }): Promise<(ContextPatch | undefined)[]>;
 }
 
 /** Merges a context patch into an observation: fields already set by the detector win. */
-export function withContext(o: DriftObservation, patch: ObservationContext | undefined): DriftObservation {
-  if (!patch || Object.keys(patch).length === 0) return o;
+export function withContext(o: DriftObservation, withActor: ContextPatch | undefined): DriftObservation {
+  if (!withActor || Object.keys(withActor).length === 0) return o;
+  const { actor, ...patch } = withActor;
+  const base: DriftObservation = actor && !o.auditCorrelation ? { ...o, auditCorrelation: actor } : o;
+  if (Object.keys(patch).length === 0) return base;
   const merged: ObservationContext = { ...patch, ...(o.context ?? {}) };
   if (patch.unjoined || o.context?.unjoined) merged.unjoined = [...new Set([...(o.context?.unjoined ?? []), ...(patch.unjoined ?? [])])].sort();
   if (patch.artifacts || o.context?.artifacts) merged.artifacts = [...(o.context?.artifacts ?? []), ...(patch.artifacts ?? [])];
-  return { ...o, context: merged };
+  return { ...base, context: merged };
 }
 
 /**
@@ -41,7 +50,7 @@ export async function joinContext(
   if (joinable.length === 0) return out;
   for (const source of sources) {
     const subset = joinable.map((i) => out[i]!);
-    let patches: (ObservationContext | undefined)[];
+    let patches: (ContextPatch | undefined)[];
     try {
       patches = await source.contextFor({ ...input, observations: subset });
       if (patches.length !== subset.length) throw new Error(`returned ${patches.length} patches for ${subset.length} observations`);

@@ -89,7 +89,7 @@ export async function runDemo(client: Client, config: Config, log: (line: string
       args: [{ unit }],
     })) as UnitScanResult;
     if (scan.status === 'failed') throw new InputError(`scan of ${unit} failed: ${scan.error}`);
-    if (scan.status === 'clean') throw new InputError(`scan of ${unit} found no drift, but the demo changed it`);
+    if (scan.status === 'clean' || scan.status === 'partial') throw new InputError(`scan of ${unit} found no drift, but the demo changed it`);
     log(`scan ${unit}: ${scan.findings.length} finding(s) in ${scan.resources} resource(s)`);
     for (const f of scan.findings) opened.push({ unit, ...f });
   }

@@ -1,7 +1,7 @@
 /** One scheduled (or on-demand) scan of one unit: detect, then open or join a lifecycle per drift. */
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { OpenedLifecycle, ScanActivities } from '../activities/scan';
-import { staleObservation } from '../domain/finding';
+import { staleObservation, type DetectionCoverage } from '../domain/finding';
 
 const acts = proxyActivities<ScanActivities>({
   startToCloseTimeout: '10 minutes',
@@ -18,8 +18,10 @@ export const STALE_ON_FAILURE_PATCH = 'detection-failure-opens-stale-lifecycle';
  * stale-lifecycle patch it also carries the DETECTION_STALE lifecycle it opened (or joined).
  */
 export type UnitScanResult =
-  | { unit: string; status: 'clean'; resources: number }
-  | { unit: string; status: 'drift'; resources: number; findings: OpenedLifecycle[] }
+  | { unit: string; status: 'clean'; resources: number; coverage?: DetectionCoverage }
+  /** No drift among what the detectors could see, but some resource types could not be seen: never "clean". */
+  | { unit: string; status: 'partial'; resources: number; coverage: DetectionCoverage }
+  | { unit: string; status: 'drift'; resources: number; findings: OpenedLifecycle[]; coverage?: DetectionCoverage }
   | { unit: string; status: 'failed'; error: string; findings?: OpenedLifecycle[] };
 
 /** The unit scan workflow (a noun; never renamed once released). */
@@ -32,7 +34,14 @@ export async function unitScan(input: { unit: string }): Promise<UnitScanResult>
     const findings = await acts.openLifecycles({ observations: [stale] });
     return { unit: input.unit, status: 'failed', error: detection.error, findings };
   }
-  if (detection.observations.length === 0) return { unit: input.unit, status: 'clean', resources: detection.resources };
+  const coverage = detection.coverage ? { coverage: detection.coverage } : {};
+  if (detection.observations.length === 0) {
+    // Resource types the detectors cannot read are not covered, never clean (issue 11 §2).
+    if (detection.coverage && detection.coverage.coveredResources < detection.coverage.totalResources) {
+      return { unit: input.unit, status: 'partial', resources: detection.resources, coverage: detection.coverage };
+    }
+    return { unit: input.unit, status: 'clean', resources: detection.resources, ...coverage };
+  }
   const findings = await acts.openLifecycles({ observations: detection.observations });
-  return { unit: input.unit, status: 'drift', resources: detection.resources, findings };
+  return { unit: input.unit, status: 'drift', resources: detection.resources, findings, ...coverage };
 }

@@ -169,7 +169,12 @@ export function createScanActivities(deps: ScanDeps) {
       } else {
         result = await detector.detect(input.unit, at);
       }
-      await deps.status?.record(input.unit, result.status === 'ok' ? { status: 'ok' } : { status: 'failed', error: result.error }, at);
+      // One of several detectors failing makes the attempt a failure for staleness, though the others' drift is reported.
+      await deps.status?.record(
+        input.unit,
+        result.status === 'ok' && !result.partialFailure ? { status: 'ok' } : { status: 'failed', error: result.status === 'ok' ? (result.partialFailure as string) : result.error },
+        at,
+      );
       return result;
     },
 

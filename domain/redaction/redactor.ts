@@ -287,6 +287,15 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       return out;
     };
 
+    /** The free-text fields of an observation's joined context (errors, refs, reasons) are scrubbed like error text. */
+    const contextOf = (c: NonNullable<DriftObservation['context']>): NonNullable<DriftObservation['context']> => ({
+      ...c,
+      ...(c.reconcile ? { reconcile: { ...c.reconcile, ...(c.reconcile.lastError !== undefined ? { lastError: textOf(c.reconcile.lastError) } : {}) } } : {}),
+      ...(c.unjoined ? { unjoined: c.unjoined.map((t) => textOf(t)) } : {}),
+      ...(c.dependency ? { dependency: { ref: textOf(c.dependency.ref), why: textOf(c.dependency.why) } } : {}),
+      ...(c.matchingChange ? { matchingChange: { ...c.matchingChange, ref: textOf(c.matchingChange.ref) } } : {}),
+      ...(c.conditions ? { conditions: c.conditions.map((t) => textOf(t)) } : {}),
+    });
     return {
       keyed: key !== undefined,
       fingerprint,
@@ -299,6 +308,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         ...o,
         diff: o.diff.map((c) => fieldChange(c, o.resourceType)),
         ...(o.detectorError !== undefined ? { detectorError: textOf(o.detectorError) } : {}),
+        ...(o.context ? { context: contextOf(o.context) } : {}),
       }),
       collect: (value, ctx, options) => collect(value, ctx, options?.text ?? true),
       tracking: (onSecret) => make(onSecret),

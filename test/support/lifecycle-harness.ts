@@ -10,6 +10,12 @@ import { quietTemporalLogs, testConfig, workflowBundle } from './lifecycle-helpe
 
 export { awaitingApproval, quietTemporalLogs, testConfig, waitForState, workflowBundle } from './lifecycle-helpers';
 
+/**
+ * Environment overrides of the worker's config, or a function giving them when the worker starts
+ * (for servers a test file starts in an earlier beforeAll, whose ports are known only then).
+ */
+export type Overrides = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+
 /** A worker on the run's shared dev server, for one test file. Read its fields inside tests and hooks. */
 export interface DevServerWorker {
   env: TestWorkflowEnvironment;
@@ -23,7 +29,7 @@ export interface DevServerWorker {
  * lifecycle still running on that queue: ids are derived from the drift's fingerprint, so a
  * lifecycle left running would be joined by the next test's scan of the same drift.
  */
-export function useDevServerWorker(overrides: Record<string, string> = {}): DevServerWorker {
+export function useDevServerWorker(overrides: Overrides = {}): DevServerWorker {
   const t = useWorkerOn(() => TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }), overrides);
   afterEach(async () => {
     for await (const r of t.env.client.workflow.list({ query: `TaskQueue = '${t.config.taskQueue}' AND ExecutionStatus = 'Running'` })) {
@@ -38,7 +44,7 @@ export function useDevServerWorker(overrides: Record<string, string> = {}): DevS
  * knows only a fixed set; AddSearchAttributes is there, ListSearchAttributes and list queries are
  * not), and a driftplane worker on it for the file's tests. Long timers pass in seconds.
  */
-export function useTimeSkippingWorker(overrides: Record<string, string> = {}): DevServerWorker {
+export function useTimeSkippingWorker(overrides: Overrides = {}): DevServerWorker {
   return useWorkerOn(async () => {
     const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: locateTestServer() } } });
     await env.connection.operatorService.addSearchAttributes({
@@ -50,13 +56,13 @@ export function useTimeSkippingWorker(overrides: Record<string, string> = {}): D
 }
 
 /** A worker on the environment `makeEnv` gives, started before the file's tests and stopped after them. */
-function useWorkerOn(makeEnv: () => Promise<TestWorkflowEnvironment>, overrides: Record<string, string>): DevServerWorker {
+function useWorkerOn(makeEnv: () => Promise<TestWorkflowEnvironment>, overrides: Overrides): DevServerWorker {
   const t = {} as DevServerWorker;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     await quietTemporalLogs();
     t.env = await makeEnv();
-    t.config = await testConfig(t.env.address, overrides);
+    t.config = await testConfig(t.env.address, typeof overrides === 'function' ? await overrides() : overrides);
     t.worker = await createDriftplaneWorker(t.config, { source: { workflowBundle: await workflowBundle() }, connection: t.env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
     running = t.worker.worker.run();
   });

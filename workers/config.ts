@@ -48,6 +48,11 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_STACKS_DIR: z.string().optional(),
   DRIFTPLANE_REOPEN_WINDOW: z.union([z.literal('off'), Duration]).default('7d'),
   DRIFTPLANE_TOFU_BIN: z.string().min(1).default('tofu'),
+  DRIFTPLANE_K8S_AUDIT_LOG: z.string().optional(),
+  DRIFTPLANE_MATCHING_WINDOW: Duration.default('24h'),
+  DRIFTPLANE_INCIDENTS_FILE: z.string().optional(),
+  DRIFTPLANE_PAGERDUTY_API_URL: z.url().optional(),
+  DRIFTPLANE_PAGERDUTY_TOKEN_FILE: z.string().optional(),
   DRIFTPLANE_SIGNING_KEY: z
     .string()
     .refine((v) => parseRedactionKey(v)?.length === 32, 'expected hex or base64 of a 32-byte Ed25519 secret key (the value is not shown)')
@@ -136,6 +141,18 @@ export interface Config {
     /** Reopen window of units whose policy sets none; `off` never reopens. */
     reopenWindow: string;
   };
+  /** Detection adapters and joined context (docs/detection.md). */
+  detection: {
+    /** Per-unit state of the plan detector (provider versions of the last successful plan). */
+    planStateDir: string;
+    /** A Kubernetes audit log (audit.k8s.io/v1 Event lines) naming the actor of Kubernetes drift. */
+    k8sAuditLog?: string;
+    /** How far back a commit or merged PR on a unit's source counts as the change that explains its drift. */
+    matchingWindow: string;
+    /** Incidents: a YAML/JSON file (embedded default), or a PagerDuty-shaped REST API with a token file. */
+    incidentsFile?: string;
+    pagerDuty?: { apiUrl: string; tokenFile?: string };
+  };
 }
 
 function cloudTrailLocation(value: string): CloudTrailLocation {
@@ -193,6 +210,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(c.DRIFTPLANE_STACKS_DIR ? { stacksDir: path.resolve(c.DRIFTPLANE_STACKS_DIR) } : {}),
       tofuBinary: c.DRIFTPLANE_TOFU_BIN,
       reopenWindow: c.DRIFTPLANE_REOPEN_WINDOW,
+    },
+    detection: {
+      planStateDir: path.join(home, 'plan-state'),
+      ...(c.DRIFTPLANE_K8S_AUDIT_LOG ? { k8sAuditLog: path.resolve(c.DRIFTPLANE_K8S_AUDIT_LOG) } : {}),
+      matchingWindow: c.DRIFTPLANE_MATCHING_WINDOW,
+      ...(c.DRIFTPLANE_INCIDENTS_FILE ? { incidentsFile: path.resolve(c.DRIFTPLANE_INCIDENTS_FILE) } : {}),
+      ...(c.DRIFTPLANE_PAGERDUTY_API_URL
+        ? { pagerDuty: { apiUrl: c.DRIFTPLANE_PAGERDUTY_API_URL, ...(c.DRIFTPLANE_PAGERDUTY_TOKEN_FILE ? { tokenFile: path.resolve(c.DRIFTPLANE_PAGERDUTY_TOKEN_FILE) } : {}) } }
+        : {}),
     },
     aws: {
       region: c.DRIFTPLANE_AWS_REGION,

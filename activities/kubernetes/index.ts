@@ -23,6 +23,25 @@ export {
 } from './restart-consumers';
 export type { RestartConsumersInput, RestartConsumersResult, RestartSkipReason } from './restart-consumers';
 export { FIELD_MANAGER, applyBody, revertToDesired } from './revert-to-desired';
+export {
+  FLUX_APIS,
+  KubeDetectionError,
+  RECONCILE_READY,
+  RECONCILE_REVISION,
+  conditionOf,
+  fluxDetector,
+  kubeConfigForUnit,
+  openDrift,
+  readTokenRef,
+} from './flux-detector';
+export type { ClusterAccess, Condition, FluxApi, KubeDetectorDeps, KubeObject } from './flux-detector';
+export {
+  EXTERNAL_SECRET_VERSIONS,
+  PARTIAL_OBJECT_METADATA_ACCEPT,
+  externalSecretsDetector,
+  parseGoDuration,
+} from './external-secrets-detector';
+export type { ExternalSecretsDetectorDeps } from './external-secrets-detector';
 export type { RevertToDesiredInput, RevertToDesiredResult } from './revert-to-desired';
 
 /** How the Kubernetes activities find a cluster's credentials; they never travel in activity input. */

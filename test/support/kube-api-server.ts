@@ -18,6 +18,12 @@ export interface RecordedRequest {
   /** The parsed body (JSON or YAML), if any. */
   body: unknown;
   rawBody: string;
+  /** The Accept header (a metadata-only read asks for PartialObjectMetadata here). */
+  accept: string | undefined;
+  /** Request header names (lower case), values left out: the Authorization value is a credential. */
+  headerNames: string[];
+  /** True when the bearer token appeared anywhere but the Authorization header (path, query, body, another header). */
+  tokenElsewhere: boolean;
   status: number;
   valid: boolean;
   /** Why the request was invalid. */
@@ -40,6 +46,11 @@ const RESOURCES: ResourceType[] = [
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
   { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  // Secrets are served metadata-only: any request that could return data is rejected (see route).
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  // External Secrets Operator: the argo-cd health fixtures are v1alpha1, the ESO docs v1. A CRD
+  // serves every version of one stored object (conversion strategy None: apiVersion is rewritten).
   {
     group: 'external-secrets.io',
     version: 'v1alpha1',
@@ -47,6 +58,85 @@ const RESOURCES: ResourceType[] = [
     kind: 'ExternalSecret',
     namespaced: true,
   },
+  {
+    group: 'external-secrets.io',
+    version: 'v1beta1',
+    plural: 'externalsecrets',
+    kind: 'ExternalSecret',
+    namespaced: true,
+  },
+  {
+    group: 'external-secrets.io',
+    version: 'v1',
+    plural: 'externalsecrets',
+    kind: 'ExternalSecret',
+    namespaced: true,
+  },
+  // Flux (versions as in ../shared/fixtures/flux: GA APIs).
+  {
+    group: 'kustomize.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'kustomizations',
+    kind: 'Kustomization',
+    namespaced: true,
+  },
+  {
+    group: 'helm.toolkit.fluxcd.io',
+    version: 'v2',
+    plural: 'helmreleases',
+    kind: 'HelmRelease',
+    namespaced: true,
+  },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'gitrepositories',
+    kind: 'GitRepository',
+    namespaced: true,
+  },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'ocirepositories',
+    kind: 'OCIRepository',
+    namespaced: true,
+  },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'helmrepositories',
+    kind: 'HelmRepository',
+    namespaced: true,
+  },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    plural: 'helmcharts',
+    kind: 'HelmChart',
+    namespaced: true,
+  },
+  { group: 'source.toolkit.fluxcd.io', version: 'v1', plural: 'buckets', kind: 'Bucket', namespaced: true },
+];
+
+/** The media type of a metadata-only read (kubectl get --show-labels uses it; so do informers on metadata). */
+export const PARTIAL_OBJECT_METADATA = 'as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const PARTIAL_OBJECT_METADATA_LIST = 'as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+/** Field selectors kube-apiserver supports on Events (besides metadata.name/namespace). */
+const EVENT_FIELDS = [
+  'metadata.name',
+  'metadata.namespace',
+  'involvedObject.kind',
+  'involvedObject.namespace',
+  'involvedObject.name',
+  'involvedObject.uid',
+  'involvedObject.apiVersion',
+  'involvedObject.resourceVersion',
+  'involvedObject.fieldPath',
+  'reason',
+  'reportingComponent',
+  'source',
+  'type',
 ];
 
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -149,6 +239,11 @@ export class KubeApiServer {
     );
   }
 
+  /** Recorded requests for Secrets (all metadata-only, or invalid and answered 400). */
+  secretReads(): RecordedRequest[] {
+    return this.requests.filter((r) => /^\/api\/v1\/(namespaces\/[^/]+\/)?secrets(\/|$)/.test(r.path));
+  }
+
   /** Forgets the recorded requests. */
   reset(): void {
     this.requests.length = 0;
@@ -174,6 +269,10 @@ export class KubeApiServer {
     for await (const c of req) chunks.push(c as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', this.url);
+    const otherHeaders = Object.entries(req.headers)
+      .filter(([k]) => k !== 'authorization')
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join('\n');
     const record: RecordedRequest = {
       method: req.method ?? '',
       path: url.pathname,
@@ -181,6 +280,9 @@ export class KubeApiServer {
       contentType: req.headers['content-type'],
       body: undefined,
       rawBody,
+      accept: req.headers.accept,
+      headerNames: Object.keys(req.headers).sort(),
+      tokenElsewhere: [req.url ?? '', rawBody, otherHeaders].some((t) => t.includes(this.token)),
       status: 0,
       valid: true,
     };
@@ -241,12 +343,14 @@ export class KubeApiServer {
     if (!type) return [404, this.status(404, 'NotFound', 'the server could not find the requested resource')];
     if (type.namespaced !== Boolean(ns))
       throw new BadRequest(`${plural} is ${type.namespaced ? '' : 'not '}namespaced`);
+    if (type.kind === 'Secret') return this.secretMetadata(type, ns!, name, r);
     if (r.method === 'GET' && !name) return this.list(type, ns!, r);
     if (!name) throw new BadRequest(`unexpected ${r.method} on a collection`);
     if (r.method === 'GET') {
       this.expectQuery(r, []);
       const obj = this.objects.get(this.key(type, ns, name));
-      return obj ? [200, obj] : this.notFound(type, name);
+      // A CRD serves its stored object at every version it lists (conversion strategy None).
+      return obj ? [200, { ...obj, apiVersion: apiVersionOf(type) }] : this.notFound(type, name);
     }
     if (r.method === 'PATCH') {
       if (r.contentType === 'application/apply-patch+yaml') return this.apply(type, ns, name, r);
@@ -299,14 +403,81 @@ export class KubeApiServer {
     ];
   }
 
-  private list(type: ResourceType, ns: string, r: RecordedRequest): [number, unknown] {
+  /**
+   * Secrets, metadata only: a GET (one or a list) must ask for PartialObjectMetadata(List) in
+   * Accept, and is answered without `data`/`stringData`; anything else (a plain GET that would
+   * return data, a watch, a write) is rejected and recorded as invalid.
+   */
+  private secretMetadata(
+    type: ResourceType,
+    ns: string,
+    name: string | undefined,
+    r: RecordedRequest,
+  ): [number, unknown] {
+    if (r.method !== 'GET')
+      throw new BadRequest(`${r.method} on secrets: this server serves Secret metadata only`);
+    const wanted = name ? PARTIAL_OBJECT_METADATA : PARTIAL_OBJECT_METADATA_LIST;
+    const accepts = (r.accept ?? '').split(',').map((a) => a.replace(/\s+/g, ''));
+    // Every alternative must be metadata-only: a fallback to plain JSON could return data.
+    if (
+      accepts.length === 0 ||
+      !accepts.every((a) => a.startsWith('application/json;') && a.includes(wanted))
+    )
+      throw new BadRequest(
+        `a Secret read must ask for ${wanted} only (Accept: ${r.accept ?? '(none)'}): it would return data`,
+      );
+    const meta = (o: Obj): Obj => structuredClone(o.metadata);
+    if (name) {
+      this.expectQuery(r, []);
+      const obj = this.objects.get(this.key(type, ns, name));
+      if (!obj) return this.notFound(type, name);
+      return [200, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: meta(obj) }];
+    }
     this.expectQuery(r, ['limit', 'continue']);
+    const prefix = this.key(type, ns, '');
+    return [
+      200,
+      {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: { resourceVersion: String(this.revision) },
+        items: [...this.objects.entries()]
+          .filter(([k]) => k.startsWith(prefix))
+          .map(([, o]) => ({ metadata: meta(o) })),
+      },
+    ];
+  }
+
+  /** Events only: `involvedObject.kind=HelmRelease,involvedObject.name=x` (equality terms, as kubectl events --for sends). */
+  private fieldFilter(type: ResourceType, r: RecordedRequest): (o: Obj) => boolean {
+    const selector = r.query.fieldSelector;
+    if (selector === undefined) return () => true;
+    if (type.kind !== 'Event') throw new BadRequest(`fieldSelector on ${type.plural} is not supported here`);
+    const terms = selector.split(',').map((t) => {
+      const m = /^([A-Za-z.]+)(==?|!=)(.*)$/.exec(t);
+      if (!m || !EVENT_FIELDS.includes(m[1]!)) throw new BadRequest(`field label not supported: ${t}`);
+      return { field: m[1]!, negate: m[2] === '!=', value: m[3]! };
+    });
+    const valueAt = (o: Obj, field: string): string => {
+      if (field === 'source') return String(o.source?.component ?? '');
+      const v = field.split('.').reduce<unknown>((acc, k) => (isRecord(acc) ? acc[k] : undefined), o);
+      return v === undefined || v === null ? '' : String(v);
+    };
+    return (o) => terms.every((t) => (valueAt(o, t.field) === t.value) !== t.negate);
+  }
+
+  private list(type: ResourceType, ns: string, r: RecordedRequest): [number, unknown] {
+    this.expectQuery(
+      r,
+      type.kind === 'Event' ? ['limit', 'continue', 'fieldSelector'] : ['limit', 'continue'],
+    );
     if (r.query.limit !== undefined && !/^[1-9]\d*$/.test(r.query.limit))
       throw new BadRequest('limit must be a positive integer');
     if (r.query.continue) throw new BadRequest('no continue token was ever issued');
     const prefix = this.key(type, ns, '');
+    const keep = this.fieldFilter(type, r);
     const items = [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(prefix))
+      .filter(([k, o]) => k.startsWith(prefix) && keep(o))
       // kube-apiserver leaves apiVersion and kind off the items of a typed list.
       .map(([, o]) => {
         const { apiVersion: _a, kind: _k, ...rest } = o;

@@ -12,6 +12,7 @@ import {
   type AuditTarget,
 } from '../../domain/audit/correlate';
 import { compareUnitInventory, findUnmanaged } from '../../domain/inventory/compare';
+import { stateCoverage } from '../../domain/inventory/coverage';
 import type { UnitInventoryReport, UnmanagedReport } from '../../domain/inventory/findings';
 import type { RecordedResource } from '../../domain/inventory/tfstate';
 import {
@@ -23,6 +24,7 @@ import {
 } from './config';
 import { assumeUnitRole, type UnitSession } from './credentials';
 import { toActivityFailure } from './errors';
+import { listUncoveredInventory } from './list-uncovered';
 import { listAccountInventory, observeAll, type InventoryClients } from './observe';
 import {
   CloudTrailSourceSchema,
@@ -56,6 +58,8 @@ export { atomToIpPermission, revertSecurityGroupRules } from './revert-security-
 export type { SecurityGroupRevert } from './revert-security-group';
 export { listAccountInventory, observeAll, observeResource, ipPermissionsToRules } from './observe';
 export type { InventoryClients } from './observe';
+export { COUNTED_UNCOVERED_TYPES, listUncoveredInventory } from './list-uncovered';
+export type { UncoveredListing } from './list-uncovered';
 
 /** Who a unit's credentials say it is (no secrets): the result of `checkUnitIdentity`. */
 export interface UnitIdentity {
@@ -166,19 +170,21 @@ export function createAwsActivities(config: AwsActivitiesConfig) {
     /**
      * Reads the unit's recorded state and compares it with the cloud, with the unit's own
      * credentials: changed (JSON pointers in tfstate names) and deleted findings, plus a
-     * detection failure for every resource that could not be read.
+     * detection failure for every resource that could not be read, and the coverage: resources of
+     * types the scan does not support (`notScanned`) are uncovered, never clean.
      */
     async scanUnitInventory(input: AwsUnit): Promise<UnitInventoryReport> {
       const unit = parseInput(AwsUnitSchema, input, 'unit');
       const session = await assumeUnitRole(config, unit);
       const state = await readRecordedState(session, unit.state);
       const observations = await observeAll(clientsOf(session), state.resources);
-      return compareUnitInventory({
+      const report = compareUnitInventory({
         unit: unit.name,
         stateSource: state.source,
         recorded: state.resources,
         observations,
       });
+      return { ...report, coverage: stateCoverage(state.resources) };
     },
 
     /**
@@ -195,7 +201,9 @@ export function createAwsActivities(config: AwsActivitiesConfig) {
     /**
      * Lists the account and reports what no registered unit's state records (IMPORT candidates).
      * Each state is read with its own unit's credentials; if any cannot be read the pass fails,
-     * since its resources would otherwise all look unmanaged.
+     * since its resources would otherwise all look unmanaged. Resources of types the pass cannot
+     * match (VPCs, IAM users, customer-managed policies, ... and whatever unsupported types the
+     * states record) are counted in `coverage` as not covered.
      */
     async scanUnmanagedResources(input: UnmanagedScanInput): Promise<UnmanagedReport> {
       const parsed = parseInput(
@@ -219,7 +227,8 @@ export function createAwsActivities(config: AwsActivitiesConfig) {
         return [];
       });
       const listing = await listAccountInventory(reader, managedRoles);
-      return findUnmanaged(managed, listing);
+      const uncovered = await listUncoveredInventory(reader);
+      return findUnmanaged(managed, { ...listing, uncovered: uncovered.resources, unlisted: uncovered.failures });
     },
 
     /**

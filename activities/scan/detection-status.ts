@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DetectionCoverageSchema, type DetectionCoverage } from '../../domain/finding';
 import { backoff, errnoOf, ensureDir, linkIfAbsent, nodeFileOps, serialized, tempNameFor, writeDurably, type FileOps } from '../../evidence/durable-file';
 
 /** One unit's detection record: the last attempt, the last success and the last error. */
@@ -15,6 +16,14 @@ export const DetectionStatusSchema = z.object({
   lastError: z.string().optional(),
   /** Failed attempts since the last success. */
   consecutiveFailures: z.number().int().nonnegative(),
+  /**
+   * What the last successful detection that reported a coverage could see (types and resources
+   * it reads against all present). Kept across failed attempts; dropped by a success that reports
+   * none (it saw everything). Absent in records written before coverage existed.
+   */
+  coverage: DetectionCoverageSchema.optional(),
+  /** When {@link coverage} was measured. */
+  coverageAt: z.iso.datetime().optional(),
 });
 /** One unit's detection record. */
 export type DetectionStatus = z.infer<typeof DetectionStatusSchema>;
@@ -124,8 +133,12 @@ export class DetectionStatusStore {
     return out;
   }
 
-  /** Records one attempt: a success moves `lastSuccessAt`; a failure keeps it and records the error. */
-  async record(unit: string, result: { status: 'ok' } | { status: 'failed'; error: string }, at: Date): Promise<DetectionStatus> {
+  /**
+   * Records one attempt: a success moves `lastSuccessAt` and stores its `coverage` (a success
+   * without one saw every resource type, so an older coverage is dropped); a failure keeps both
+   * and records the error.
+   */
+  async record(unit: string, result: { status: 'ok'; coverage?: DetectionCoverage } | { status: 'failed'; error: string }, at: Date): Promise<DetectionStatus> {
     return this.update(unit, async () => {
       const previous = await this.read(unit).catch(() => undefined);
       const iso = at.toISOString();
@@ -139,6 +152,7 @@ export class DetectionStatusStore {
               lastSuccessAt: iso,
               ...(previous?.lastError ? { lastError: previous.lastError, lastErrorAt: previous.lastErrorAt } : {}),
               consecutiveFailures: 0,
+              ...(result.coverage ? { coverage: result.coverage, coverageAt: iso } : {}),
             }
           : {
               unit,
@@ -149,6 +163,8 @@ export class DetectionStatusStore {
               lastErrorAt: iso,
               lastError: result.error.slice(0, 500),
               consecutiveFailures: (previous?.consecutiveFailures ?? 0) + 1,
+              // What the last success could see still holds as far as anyone knows.
+              ...(previous?.coverage ? { coverage: previous.coverage, ...(previous.coverageAt ? { coverageAt: previous.coverageAt } : {}) } : {}),
             };
       return { record, changed: true };
     });

@@ -1,4 +1,5 @@
 import type { DriftObservation } from '../../domain/finding';
+import { inventoryReportCoverage } from '../../domain/inventory/coverage';
 import { keylessRedactor, type Redactor } from '../../domain/redaction';
 import type { AuditCorrelation } from '../../domain/audit/correlate';
 import type { ChangedFinding, DeletedFinding } from '../../domain/inventory/findings';
@@ -161,7 +162,9 @@ export const observationOf = (
  * The AWS inventory detector: for a registered IaC stack with an s3/local tfstate and its own
  * role, reads state, observes the cloud with the unit's credentials and reports changed/deleted
  * resources, each correlated with CloudTrail when logs are configured. Any resource it could not
- * read makes the detection fail (unknown, never clean). Reverts: security groups only.
+ * read makes the detection fail (unknown, never clean). Every detection carries its coverage: state
+ * resources of types the scan does not support are not covered, never counted as clean.
+ * Reverts: security groups only.
  */
 export function awsInventoryDetector(deps: AwsInventoryDetectorDeps): UnitDetector {
   const redactor = deps.redactor ?? keylessRedactor;
@@ -218,7 +221,8 @@ export function awsInventoryDetector(deps: AwsInventoryDetectorDeps): UnitDetect
       const observations = report.findings.map((f) =>
         observationOf(f, { stateSource: report.stateSource, detectedAt, redactor, ...(sourceOfTruth ? { sourceOfTruth } : {}), ...(audits.has(f.resourceId) ? { audit: audits.get(f.resourceId)! } : {}) }),
       );
-      return { status: 'ok', unit: name, observations, resources: report.compared };
+      // Resources of types the scan cannot read are not covered (they used to be dropped silently).
+      return { status: 'ok', unit: name, observations, resources: report.compared, coverage: inventoryReportCoverage(report) };
     },
 
     async revert(o) {

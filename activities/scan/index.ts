@@ -172,7 +172,9 @@ export function createScanActivities(deps: ScanDeps) {
       // One of several detectors failing makes the attempt a failure for staleness, though the others' drift is reported.
       await deps.status?.record(
         input.unit,
-        result.status === 'ok' && !result.partialFailure ? { status: 'ok' } : { status: 'failed', error: result.status === 'ok' ? (result.partialFailure as string) : result.error },
+        result.status === 'ok' && !result.partialFailure
+          ? { status: 'ok', ...(result.coverage ? { coverage: result.coverage } : {}) }
+          : { status: 'failed', error: result.status === 'ok' ? (result.partialFailure as string) : result.error },
         at,
       );
       return result;

@@ -1,4 +1,4 @@
-import { staleObservation, type DetectionCoverage, type DriftObservation } from '../../domain/finding';
+import { coveragePercent, staleObservation, type DetectionCoverage, type DriftObservation } from '../../domain/finding';
 import type { DriftManagedUnit, Registry } from '../../registry';
 import type { LocalDetection } from '../local-planes/local-planes';
 import { joinContext, type ContextSource } from '../context/source';
@@ -43,17 +43,16 @@ export function detectorNamesFor(unit: DriftManagedUnit | undefined): DetectorNa
   return names;
 }
 
-/** Adds two coverages (several detectors of one unit). */
+/**
+ * The coverage of a unit seen by several detectors (a stack's inventory scan and its account's
+ * unmanaged scan): the two figures overlap (an account's figure counts the stack's resources too),
+ * so they are not added. The least-covered view is kept, with every uncovered type of both.
+ */
 export function addCoverage(a: DetectionCoverage | undefined, b: DetectionCoverage | undefined): DetectionCoverage | undefined {
   if (!a) return b;
   if (!b) return a;
-  return {
-    coveredTypes: a.coveredTypes + b.coveredTypes,
-    totalTypes: a.totalTypes + b.totalTypes,
-    coveredResources: a.coveredResources + b.coveredResources,
-    totalResources: a.totalResources + b.totalResources,
-    uncoveredTypes: [...new Set([...a.uncoveredTypes, ...b.uncoveredTypes])].sort(),
-  };
+  const worse = coveragePercent(b) < coveragePercent(a) || (coveragePercent(b) === coveragePercent(a) && b.totalResources > a.totalResources) ? b : a;
+  return { ...worse, uncoveredTypes: [...new Set([...a.uncoveredTypes, ...b.uncoveredTypes])].sort() };
 }
 
 /** What {@link unitTypeDetector} needs. */

@@ -2,8 +2,12 @@ import { type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
 import { InputError, ToolError } from '../../domain/errors';
-import { findingIdFromAny, workflowIdOf } from '../../domain/finding';
+import { coveragePercent, DetectionCoverageSchema, findingIdFromAny, workflowIdOf, type DetectionCoverage } from '../../domain/finding';
+import { describeCoverage, isFullCoverage } from '../../domain/inventory/coverage';
 import { parseDuration } from '../../domain/registry/durations';
 import { escaped, visible } from '../../domain/terminal-text';
 import { state, TIMELINE_HEAD, type LifecycleInput, type LifecycleState, type PreviousRun } from '../../workflows/messages';
@@ -12,7 +16,7 @@ import { loadConfig } from '../../workers/config';
 import { answerFinding, needsSignedAnswer } from '../answer-finding';
 import { AnswerQueued } from '../answer-queued';
 import { ExitCode } from '../exit-codes';
-import { writeJson, writeOut } from '../output';
+import { writeErr, writeJson, writeOut } from '../output';
 import { runAction } from '../run-action';
 import { resolveSshKey } from '../ssh-sign';
 import { connectClient } from '../temporal';
@@ -136,6 +140,67 @@ function printTable(rows: FindingRow[]): void {
   for (const row of cells) writeOut(`${line(row)}\n`);
 }
 
+/** One unit's last recorded detection coverage, as `driftplane findings` shows it. */
+export type UnitCoverage = DetectionCoverage & {
+  unit: string;
+  /** Resources covered, in percent (see `coveragePercent`). */
+  percent: number;
+  /** Whether every type and resource was read. */
+  full: boolean;
+  /** When the coverage was measured. */
+  at?: string;
+};
+
+/** The part of a detection record (the worker's `$DRIFTPLANE_HOME/detection/<unit>.json`) that findings reads. */
+const CoverageRecordSchema = z.looseObject({
+  unit: z.string().min(1),
+  coverage: DetectionCoverageSchema.optional(),
+  coverageAt: z.string().optional(),
+});
+
+/**
+ * Reads each unit's last detection coverage from the detection records in `dir` (written by the
+ * worker's scan; the CLI reads the files, never the worker's code). Units without a recorded
+ * coverage are left out; a missing folder is no coverage. A record that cannot be read is named
+ * in `unreadable`, never taken for full coverage.
+ */
+export async function readUnitCoverage(dir: string): Promise<{ units: UnitCoverage[]; unreadable: string[] }> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { units: [], unreadable: [] };
+    throw err;
+  }
+  const units: UnitCoverage[] = [];
+  const unreadable: string[] = [];
+  // Lock and temp files start with a dot; records are `<unit>.json`.
+  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort()) {
+    let parsed;
+    try {
+      parsed = CoverageRecordSchema.safeParse(JSON.parse(await readFile(path.join(dir, name), 'utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      unreadable.push(name);
+      continue;
+    }
+    const { unit, coverage, coverageAt } = parsed.data;
+    if (coverage) units.push({ unit, ...coverage, percent: coveragePercent(coverage), full: isFullCoverage(coverage), ...(coverageAt ? { at: coverageAt } : {}) });
+  }
+  return { units, unreadable };
+}
+
+/**
+ * The coverage lines `findings` prints: one per unit whose last detection could not read every
+ * type or resource, e.g. `coverage  acme-prod-account 83.3% (5/6 types, 40/48 resources); not
+ * covered: aws_lambda_function`. Units at full coverage print nothing.
+ */
+export function coverageLines(units: readonly UnitCoverage[]): string[] {
+  return units.filter((u) => !u.full).map((u) => escaped`coverage  ${u.unit} ${describeCoverage(u)}`);
+}
+
 /** The input a run started with (its first history event), and the first run of its continue-as-new chain. */
 export type RunInputReader = (workflowId: string, runId: string) => Promise<{ input?: Partial<LifecycleInput>; firstRunId?: string } | undefined>;
 
@@ -246,8 +311,8 @@ export function renderLifecycle(s: LifecycleState, status: string, chain: readon
 export function registerLifecycleCommands(program: Command): void {
   const findings = program
     .command('findings')
-    .description('List drift lifecycles from Temporal visibility, newest first.')
-    .option('--json', 'print JSON: { "findings": [ ... ] }')
+    .description('List drift lifecycles from Temporal visibility, newest first, and each unit whose last detection could not read every resource type (coverage below 100 %).')
+    .option('--json', 'print JSON: { "findings": [ ... ], "coverage": [ { "unit", "percent", "full", ... } ] }')
     .option('--open', 'only lifecycles that are still running')
     .option('--limit <n>', 'at most this many rows', '100');
   for (const [flag] of FILTERS) findings.option(`--${flag} <value>`, `only findings whose ${flag === 'class' ? 'drift class' : flag} is <value>`);
@@ -259,8 +324,18 @@ export function registerLifecycleCommands(program: Command): void {
         if (!Number.isInteger(limit) || limit < 1) throw new InputError('--limit must be a whole number above 0', { field: '--limit' });
         const query = findingsQuery({ ...(opts as Record<string, string>), open: opts.open === true });
         const rows = await withClient((c) => listFindings(c, query, limit));
-        if (opts.json) writeJson({ findings: rows });
-        else printTable(rows);
+        // What the last detections could not see: below 100 % is "not covered", never clean.
+        const read = await readUnitCoverage(loadConfig().detectionStatusDir).catch((err: unknown) => {
+          writeErr(`coverage not shown: the detection records could not be read: ${(err as Error).message}\n`);
+          return { units: [], unreadable: [] };
+        });
+        const coverage = typeof opts.unit === 'string' ? read.units.filter((u) => u.unit === opts.unit) : read.units;
+        if (read.unreadable.length > 0) writeErr(`coverage unknown for ${read.unreadable.length} unreadable detection record(s): ${read.unreadable.join(', ')}\n`);
+        if (opts.json) writeJson({ findings: rows, coverage });
+        else {
+          printTable(rows);
+          for (const line of coverageLines(coverage)) writeOut(`${line}\n`);
+        }
         return ExitCode.ok;
       }),
     );

@@ -12,6 +12,7 @@ import {
 } from './findings';
 import { PolicyDocumentError } from './errors';
 import { toComparable, type ComparableAttribute, type ComparableResource } from './normalize';
+import { accountCoverage, type UncoveredResource } from './coverage';
 import { ACCOUNT_LISTED_TYPES, type InventoryResourceType } from './resource-types';
 import type { RecordedResource } from './tfstate';
 import { escapePointerToken, unescapePointerToken } from '../json-pointer';
@@ -34,6 +35,10 @@ export interface ListedResource {
 export interface AccountListing {
   resources: ListedResource[];
   failures: { type: InventoryResourceType; code: string; message: string }[];
+  /** Resources of types the pass can count but not match against state: they are not covered. */
+  uncovered?: UncoveredResource[];
+  /** Types the pass could not count (their listing failed): not covered, count unknown. */
+  unlisted?: { type: string; code: string; message: string }[];
 }
 
 
@@ -130,7 +135,8 @@ function redact(changes: AttributeChange[], sensitive: string[]): AttributeChang
 /**
  * Compares one unit's recorded resources with what the observer saw. A recorded resource with no
  * observation, an unreadable observation, or a document that cannot be parsed becomes a
- * DetectionFailure for that resource; types the scan does not cover are listed in notScanned.
+ * DetectionFailure for that resource; types the scan does not cover are listed in notScanned (the
+ * scan activity adds their coverage, see stateCoverage).
  */
 export function compareUnitInventory(input: {
   unit: string;
@@ -221,7 +227,8 @@ export function compareUnitInventory(input: {
 /**
  * Finds resources in the account that no registered state records (IMPORT candidates). `managed`
  * holds every recorded resource of every registered unit sharing the account, so a resource
- * recorded by any unit is managed.
+ * recorded by any unit is managed. `coverage` says what share of the account the pass could tell
+ * (see accountCoverage): types it cannot list or match are not covered.
  */
 export function findUnmanaged(
   managed: readonly RecordedResource[],
@@ -253,5 +260,11 @@ export function findUnmanaged(
     code: f.code,
     message: f.message,
   }));
-  return { findings, failures };
+  const coverage = accountCoverage({
+    listed: listing.resources,
+    uncovered: listing.uncovered ?? [],
+    unlistedTypes: (listing.unlisted ?? []).map((u) => u.type),
+    managed,
+  });
+  return { findings, failures, coverage };
 }

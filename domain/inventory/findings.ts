@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DetectionCoverageSchema } from '../finding';
 
 /**
  * The scan sees two planes only: recorded (state) and actual (cloud). It never sees desired
@@ -100,6 +101,11 @@ export const UnitInventoryReportSchema = z.object({
   findings: z.array(z.union([ChangedFindingSchema, DeletedFindingSchema])),
   failures: z.array(DetectionFailureSchema),
   notScanned: z.array(NotScannedSchema),
+  /**
+   * What the scan could read of the recorded state: supported types and resources against all of
+   * them (the `notScanned` ones are the uncovered ones). Optional only for reports made before it existed.
+   */
+  coverage: DetectionCoverageSchema.optional(),
 });
 /** The result of comparing one unit's recorded state with the cloud. */
 export type UnitInventoryReport = z.infer<typeof UnitInventoryReportSchema>;
@@ -108,6 +114,11 @@ export type UnitInventoryReport = z.infer<typeof UnitInventoryReportSchema>;
 export const UnmanagedReportSchema = z.object({
   findings: z.array(UnmanagedFindingSchema),
   failures: z.array(DetectionFailureSchema),
+  /**
+   * What the pass could tell managed or unmanaged (the listed types) against every resource known
+   * to be in the account. Optional only for reports made before it existed.
+   */
+  coverage: DetectionCoverageSchema.optional(),
 });
 /** The result of the account-wide unmanaged pass. */
 export type UnmanagedReport = z.infer<typeof UnmanagedReportSchema>;

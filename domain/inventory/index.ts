@@ -1,5 +1,6 @@
 /** Inventory scan core: tfstate v4 parsing, normalization and the recorded-vs-actual comparison. */
 export * from './compare';
+export * from './coverage';
 export * from './errors';
 export * from './findings';
 export * from './identity';

@@ -493,7 +493,7 @@ beforeAll(async () => {
   s3 = new S3Client({ ...cfg, forcePathStyle: true });
   await seed();
   await writeStates();
-});
+}, 60_000);
 
 afterAll(async () => {
   await moto?.stop();

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, realpath, rm, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { resourceOfKind } from '../domain/audit/k8s-audit';
 import { manifestRef } from '../domain/finding';
 
 const run = promisify(execFile);
@@ -10,7 +12,8 @@ const run = promisify(execFile);
 /**
  * The demo's sandbox: two Argo CD-style apps from registry/examples/acme, each with its desired
  * manifests (what Git renders) and its actual ones (what runs), then one out-of-band change each,
- * written the way a person would make it, with an audit line saying who did it.
+ * written the way a person would make it, with the API server's audit event (`audit.k8s.io/v1`, one
+ * JSON line in `<unit>/audit.jsonl`, as the log backend writes it) saying who did it.
  *
  * The sandbox folder is a real Git repository holding the desired manifests (YAML, with comments,
  * as a GitOps repository keeps them): reconciliation PRs are branches and commits in it, and
@@ -81,12 +84,12 @@ export async function seedDemoSandbox(planesDir: string, now: Date): Promise<Dem
   // A person patches the production image by hand (kubectl set image): unauthorized runtime drift.
   const patched = withStatus(checkout);
   patched.spec.template.spec.containers[0]!.image = 'ghcr.io/acme/checkout:hotfix-debug';
-  changes.push(await mutate(planesDir, 'checkout-web-prod', patched, { id: 'dave.kim@acme.example', type: 'human' }, 'kubectl set image', now, 'set image to a mutable debug tag'));
+  changes.push(await mutate(planesDir, 'checkout-web-prod', patched, { id: 'dave.kim@acme.example', type: 'human' }, { verb: 'patch' }, now, 'set image to a mutable debug tag'));
 
   // Someone relabels the staging app by hand (kubectl label): low risk, Git owns the field, auto-heal may revert it.
   const relabelled = withStatus(catalog);
   relabelled.metadata.labels = { ...relabelled.metadata.labels, tier: 'experimental' };
-  changes.push(await mutate(planesDir, 'catalog-web-staging', relabelled, { id: 'sam.ortiz@acme.example', type: 'human' }, 'kubectl label', now, 'relabelled tier=experimental'));
+  changes.push(await mutate(planesDir, 'catalog-web-staging', relabelled, { id: 'sam.ortiz@acme.example', type: 'human' }, { verb: 'patch' }, now, 'relabelled tier=experimental'));
   return changes;
 }
 
@@ -120,21 +123,83 @@ export async function commitDesiredState(planesDir: string): Promise<void> {
   if (staged) await git('commit', '-q', '-m', 'demo: desired state');
 }
 
+/** The break-glass role of registry/examples/acme (units' and team's `breakGlassRoles`). */
+export const DEMO_BREAK_GLASS_ROLE = 'arn:aws:iam::111122223333:role/acme-break-glass';
+
+/** The request an out-of-band change made to the API server. */
+interface DemoRequest {
+  verb: 'patch' | 'update';
+  subresource?: 'scale';
+}
+
+/**
+ * The audit event the API server's log backend writes for a kubectl request (`audit.k8s.io/v1`,
+ * level Metadata, stage ResponseComplete). A person signs in through the cluster's IAM mapping (as
+ * on EKS): a break-glass session carries the role's ARNs in `user.extra`, as aws-iam-authenticator sets them.
+ */
+export function demoAuditEvent(
+  manifest: { apiVersion?: string; kind: string; metadata: { name: string; namespace: string } },
+  actor: DemoChange['actor'],
+  request: DemoRequest,
+  at: Date,
+): Record<string, unknown> {
+  const [group, version] = (manifest.apiVersion ?? 'apps/v1').includes('/') ? (manifest.apiVersion ?? 'apps/v1').split('/') : ['', manifest.apiVersion ?? 'v1'];
+  const resource = resourceOfKind(manifest.kind);
+  const received = new Date(at.getTime() - 7);
+  const role = DEMO_BREAK_GLASS_ROLE.split('/').pop()!;
+  const account = DEMO_BREAK_GLASS_ROLE.split(':')[4]!;
+  const auditID = createHash('sha256').update(`${actor.id} ${manifestRef(manifest)} ${at.toISOString()}`).digest('hex');
+  return {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: `${auditID.slice(0, 8)}-${auditID.slice(8, 12)}-${auditID.slice(12, 16)}-${auditID.slice(16, 20)}-${auditID.slice(20, 32)}`,
+    stage: 'ResponseComplete',
+    requestURI: `/apis/${group ? `${group}/` : ''}${version}/namespaces/${manifest.metadata.namespace}/${resource}/${manifest.metadata.name}${request.subresource ? `/${request.subresource}` : ''}`,
+    verb: request.verb,
+    user: {
+      username: actor.id,
+      uid: `aws-iam-authenticator:${account}:${actor.type === 'break-glass' ? 'AROA' : 'AIDA'}${auditID.slice(0, 16).toUpperCase()}`,
+      groups: ['system:authenticated', ...(actor.type === 'break-glass' ? ['acme:break-glass'] : ['acme:developers'])],
+      ...(actor.type === 'break-glass'
+        ? {
+            extra: {
+              arn: [`arn:aws:sts::${account}:assumed-role/${role}/${actor.id}`],
+              canonicalArn: [DEMO_BREAK_GLASS_ROLE],
+              sessionName: [actor.id],
+            },
+          }
+        : {}),
+    },
+    sourceIPs: ['10.20.4.17'],
+    userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350',
+    objectRef: {
+      resource,
+      namespace: manifest.metadata.namespace,
+      name: manifest.metadata.name,
+      apiGroup: group,
+      apiVersion: version,
+      ...(request.subresource ? { subresource: request.subresource } : {}),
+    },
+    responseStatus: { metadata: {}, code: 200 },
+    requestReceivedTimestamp: received.toISOString().replace('Z', '000Z'),
+    stageTimestamp: at.toISOString().replace('Z', '000Z'),
+    annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding' },
+  };
+}
+
 async function mutate(
   planesDir: string,
   unit: string,
-  manifest: { kind: string; metadata: { name: string; namespace: string } },
+  manifest: { apiVersion?: string; kind: string; metadata: { name: string; namespace: string } },
   actor: DemoChange['actor'],
-  eventName: string,
+  request: DemoRequest,
   now: Date,
   what: string,
 ): Promise<DemoChange> {
   const resourceRef = manifestRef(manifest);
   await writeFile(path.join(planesDir, unit, 'actual', 'deployment-web.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await appendFile(
-    path.join(planesDir, unit, 'audit.jsonl'),
-    `${JSON.stringify({ resourceRef, actor, eventTime: new Date(now.getTime() - 60_000).toISOString(), eventName, source: 'k8s-audit' })}\n`,
-  );
+  await appendFile(path.join(planesDir, unit, 'audit.jsonl'), `${JSON.stringify(demoAuditEvent(manifest, actor, request, new Date(now.getTime() - 60_000)))}\n`);
   return { unit, resourceRef, actor, what };
 }
 
@@ -148,7 +213,7 @@ export const DEMO_HOTFIX = { unit: 'checkout-web-prod', incident: 'INC-9127', ac
  */
 export async function hotfixChange(planesDir: string, now: Date): Promise<DemoChange> {
   const file = path.join(planesDir, DEMO_HOTFIX.unit, 'actual', 'deployment-web.json');
-  const live = JSON.parse(await readFile(file, 'utf8')) as { kind: string; metadata: { name: string; namespace: string }; spec: { replicas?: number } };
+  const live = JSON.parse(await readFile(file, 'utf8')) as { apiVersion?: string; kind: string; metadata: { name: string; namespace: string }; spec: { replicas?: number } };
   live.spec.replicas = (live.spec.replicas ?? 1) * 2;
-  return mutate(planesDir, DEMO_HOTFIX.unit, live, { id: DEMO_HOTFIX.actor, type: 'break-glass' }, 'kubectl scale', now, `scaled to ${live.spec.replicas} replicas during ${DEMO_HOTFIX.incident}`);
+  return mutate(planesDir, DEMO_HOTFIX.unit, live, { id: DEMO_HOTFIX.actor, type: 'break-glass' }, { verb: 'patch', subresource: 'scale' }, now, `scaled to ${live.spec.replicas} replicas during ${DEMO_HOTFIX.incident}`);
 }

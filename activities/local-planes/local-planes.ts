@@ -2,6 +2,7 @@ import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { diffJson, valueAtPointer } from '../../domain/json-diff';
+import { k8sAuditCorrelation, k8sTargetOf, matchK8sAuditEvents, parseK8sAuditEvent, type K8sActorConfig, type K8sAuditChange } from '../../domain/audit/k8s-audit';
 import { manifestRef, type Actor, type DetectionCoverage, type DriftObservation, type FieldChange } from '../../domain/finding';
 import { keylessRedactor, type Redactor } from '../../domain/redaction';
 
@@ -12,7 +13,12 @@ interface Manifest {
   [k: string]: unknown;
 }
 
-/** One line of a unit's audit log (like a Kubernetes audit event, reduced to what correlation needs). */
+/**
+ * One line of a unit's audit log in the demo's first, hand-written shape (kept so older sandboxes and
+ * tests still read). New lines are `audit.k8s.io/v1` Events; a line that is an Event and also carries
+ * an `actor` object (`{ id, type }`) takes its actor, and `eventTime`/`eventName`/`source` when set,
+ * from those fields instead.
+ */
 export interface AuditLine {
   resourceRef: string;
   actor: Actor;
@@ -35,6 +41,22 @@ export type LocalDetection =
     }
   | { status: 'failed'; unit: string; error: string };
 
+/** What a unit's audit log holds: legacy lines, and audit events with an optional hand-set actor. */
+interface UnitAudit {
+  legacy: AuditLine[];
+  events: K8sAuditChange[];
+  overrides: Map<K8sAuditChange, Partial<AuditLine>>;
+}
+
+/** Options of the local planes. */
+export interface LocalPlanesOptions {
+  /**
+   * Who the identities in the units' audit logs are (CI accounts, operators, break-glass roles and
+   * users), per unit: the worker passes the registry's break-glass roles of the unit and its team.
+   */
+  auditActors?: K8sActorConfig | ((unit: string) => K8sActorConfig | Promise<K8sActorConfig>);
+}
+
 /** Fields the runtime owns: never drift by themselves. */
 const RUNTIME_OWNED = ['/status', '/metadata/managedFields', '/metadata/resourceVersion', '/metadata/generation', '/metadata/uid', '/metadata/creationTimestamp'];
 const runtimeOwned = (p: string) => RUNTIME_OWNED.some((r) => p === r || p.startsWith(`${r}/`));
@@ -43,7 +65,8 @@ const runtimeOwned = (p: string) => RUNTIME_OWNED.some((r) => p === r || p.start
 /**
  * A detector and executor for units whose desired and actual state are manifests in local folders:
  * `<root>/<unit>/desired/*.json` (what Git renders), `<root>/<unit>/actual/*.json` (what runs) and
- * `<root>/<unit>/audit.jsonl` (who changed what). The demo's sandbox uses it; so can rendered
+ * `<root>/<unit>/audit.jsonl` (who changed what: Kubernetes `audit.k8s.io/v1` Events, one per line, as
+ * the API server's log backend writes them). The demo's sandbox uses it; so can rendered
  * manifest snapshots. Reverts are recorded in `<root>/<unit>/ledger.jsonl`, once per key.
  */
 export class LocalPlanes {
@@ -54,6 +77,7 @@ export class LocalPlanes {
   constructor(
     readonly root: string,
     private readonly redactor: Redactor = keylessRedactor,
+    private readonly options: LocalPlanesOptions = {},
   ) {}
 
   /**
@@ -108,18 +132,52 @@ export class LocalPlanes {
     return out;
   }
 
-  private async readAudit(unit: string): Promise<AuditLine[]> {
-    const text = await readFile(path.join(this.root, unit, 'audit.jsonl'), 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as AuditLine);
+  private async readAudit(unit: string): Promise<UnitAudit> {
+    const file = path.join(this.root, unit, 'audit.jsonl');
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const out: UnitAudit = { legacy: [], events: [], overrides: new Map() };
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      let doc: Record<string, unknown>;
+      try {
+        doc = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new Error(`${file} line ${i + 1}: not valid JSON`);
+      }
+      const actor = doc.actor as Partial<Actor> | undefined;
+      const handSet = typeof actor === 'object' && actor !== null && typeof actor.id === 'string' && typeof actor.type === 'string';
+      if (handSet && typeof doc.resourceRef === 'string') {
+        out.legacy.push(doc as unknown as AuditLine);
+        return;
+      }
+      const event = parseK8sAuditEvent(doc, file, `line ${i + 1}`);
+      out.events.push(event);
+      if (handSet) {
+        const { eventTime, eventName, source } = doc as Partial<AuditLine>;
+        out.overrides.set(event, { actor: actor as Actor, ...(eventTime ? { eventTime } : {}), ...(eventName ? { eventName } : {}), ...(source ? { source } : {}) });
+      }
+    });
+    return out;
+  }
+
+  /** The actor of the latest change of `ref` the unit's audit log records at or before `detectedAt`. */
+  private correlate(audit: UnitAudit, ref: string, detectedAt: string, actors: K8sActorConfig): DriftObservation['auditCorrelation'] {
+    const candidates: NonNullable<DriftObservation['auditCorrelation']>[] = audit.legacy
+      .filter((e) => e.resourceRef === ref)
+      .map((e) => ({ actor: e.actor, source: e.source, eventTime: e.eventTime, eventName: e.eventName }));
+    const target = k8sTargetOf(ref);
+    for (const event of target ? matchK8sAuditEvents(target, audit.events, detectedAt) : []) {
+      const c = k8sAuditCorrelation(event, actors);
+      candidates.push({ ...c, ...audit.overrides.get(event) });
+    }
+    return candidates.sort((x, y) => Date.parse(x.eventTime) - Date.parse(y.eventTime)).pop();
   }
 
   /** Compares desired with actual for every resource of a unit. A read error is a failed detection. */
   async detect(unit: string, now: Date): Promise<LocalDetection> {
     try {
       const [desired, actual, audit] = await Promise.all([this.readPlane(unit, 'desired'), this.readPlane(unit, 'actual'), this.readAudit(unit)]);
+      const actors = typeof this.options.auditActors === 'function' ? await this.options.auditActors(unit) : (this.options.auditActors ?? {});
       const observations: DriftObservation[] = [];
       const refs = [...new Set([...desired.keys(), ...actual.keys()])].sort();
       for (const ref of refs) {
@@ -142,7 +200,7 @@ export class LocalPlanes {
             .map((x) => this.redactor.fieldChange({ ...x, desired: valueAtPointer(dSafe, x.path), actual: valueAtPointer(aSafe, x.path) }, resourceType));
         }
         if (diff.length === 0) continue;
-        const lastEvent = audit.filter((e) => e.resourceRef === ref).sort((x, y) => x.eventTime.localeCompare(y.eventTime)).pop();
+        const lastEvent = this.correlate(audit, ref, now.toISOString(), actors);
         observations.push({
           unit,
           resourceRef: ref,
@@ -155,9 +213,7 @@ export class LocalPlanes {
           detector: 'local-planes',
           ...(healthOf(a) === undefined ? {} : { healthy: healthOf(a) }),
           sourceOfTruth: `file://${path.join(this.root, unit, 'desired')}`,
-          ...(lastEvent
-            ? { auditCorrelation: { actor: lastEvent.actor, source: lastEvent.source, eventTime: lastEvent.eventTime, eventName: lastEvent.eventName } }
-            : {}),
+          ...(lastEvent ? { auditCorrelation: lastEvent } : {}),
         });
       }
       return { status: 'ok', unit, observations, resources: refs.length };

@@ -30,20 +30,29 @@ export function roleIdentity(arn: string): { account: string; role: string } | u
   return role ? { account, role } : undefined;
 }
 
-function isBreakGlass(record: CloudTrailRecord, arns: readonly string[]): boolean {
-  if (arns.length === 0) return false;
-  const wanted = arns
+/**
+ * True when one of the candidate ARNs (a role ARN, an assumed-role session ARN) is one of the
+ * break-glass role ARNs: the same ARN, or the same account and role name (role paths and session
+ * names ignored). Shared by CloudTrail and Kubernetes audit (EKS puts the IAM ARNs in `user.extra`).
+ */
+export function matchesBreakGlassRole(candidates: readonly string[], breakGlassRoleArns: readonly string[]): boolean {
+  if (breakGlassRoleArns.length === 0) return false;
+  const wanted = breakGlassRoleArns
     .map(roleIdentity)
     .filter((x): x is { account: string; role: string } => x !== undefined);
+  return candidates.some((arn) => {
+    if (breakGlassRoleArns.includes(arn)) return true;
+    const id = roleIdentity(arn);
+    return id !== undefined && wanted.some((w) => w.account === id.account && w.role === id.role);
+  });
+}
+
+function isBreakGlass(record: CloudTrailRecord, arns: readonly string[]): boolean {
   const candidates = [
     record.userIdentity?.sessionContext?.sessionIssuer?.arn,
     record.userIdentity?.arn,
   ].filter((x): x is string => typeof x === 'string');
-  return candidates.some((arn) => {
-    if (arns.includes(arn)) return true;
-    const id = roleIdentity(arn);
-    return id !== undefined && wanted.some((w) => w.account === id.account && w.role === id.role);
-  });
+  return matchesBreakGlassRole(candidates, arns);
 }
 
 /**

@@ -2,3 +2,5 @@
 export * from './actor';
 export * from './cloudtrail';
 export * from './correlate';
+export * from './k8s-audit';
+export * from './matching-change';

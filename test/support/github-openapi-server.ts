@@ -70,7 +70,7 @@ interface RepoState {
   defaultBranch: string;
   /** `heads/main` → commit sha. */
   refs: Map<string, string>;
-  commits: Map<string, { tree: string; parents: string[]; message: string }>;
+  commits: Map<string, { tree: string; parents: string[]; message: string; date: string }>;
   /** tree sha → (path → blob sha). Trees are kept flat: paths from the root. */
   trees: Map<string, Map<string, string>>;
   blobs: Map<string, string>;
@@ -298,7 +298,15 @@ export interface GitHubOpenApiServer {
   refs(full: string): Map<string, string>;
   /** The files of a commit (path → content). */
   filesAt(full: string, commitSha: string): Map<string, string>;
-  mergePull(full: string, number: number, by: string): void;
+  /** Merges a pull request with a merge commit (`Merge pull request #N from owner/head`), at `at` (default now). */
+  mergePull(full: string, number: number, by: string, at?: string): void;
+  /**
+   * Makes one commit on `branch` (default: the default branch; created from it when missing)
+   * changing `files` (null deletes a file), committed at `at` (default now). Returns its sha.
+   */
+  commitFiles(full: string, files: Record<string, string | null>, message: string, opts?: { branch?: string; at?: string }): string;
+  /** Opens a pull request from `head` into `base` (default: the default branch), as someone on GitHub would. */
+  openPull(full: string, head: string, title: string, base?: string): FakePull;
   closePull(full: string, number: number): void;
   close(): Promise<void>;
 }
@@ -319,7 +327,7 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
   });
 
   const filesOfTree = (r: RepoState, tree: string) => new Map([...(r.trees.get(tree) ?? new Map<string, string>())].map(([p, b]) => [p, r.blobs.get(b) ?? '']));
-  const putCommit = (r: RepoState, files: Map<string, string>, parents: string[], message: string) => {
+  const putCommit = (r: RepoState, files: Map<string, string>, parents: string[], message: string, date = NOW()) => {
     const entries = new Map<string, string>();
     for (const [p, c] of files) {
       const b = sha1(`blob ${c}`);
@@ -328,8 +336,8 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
     }
     const tree = sha1(`tree ${JSON.stringify([...entries].sort())}`);
     r.trees.set(tree, entries);
-    const sha = sha1(`commit ${tree} ${parents.join(',')} ${message}`);
-    r.commits.set(sha, { tree, parents, message });
+    const sha = sha1(`commit ${tree} ${parents.join(',')} ${message} ${date}`);
+    r.commits.set(sha, { tree, parents, message, date });
     return sha;
   };
 
@@ -374,6 +382,39 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
       ref: `refs/${ref}`,
       url: `${base}/repos/${r.owner}/${r.name}/git/refs/${ref}`,
       object: { ...(ex.object as Json), type: 'commit', sha, url: `${base}/repos/${r.owner}/${r.name}/git/commits/${sha}` },
+    };
+  };
+
+  /** The files a commit changed against its first parent (every file for a root commit), with their status. */
+  const changedFiles = (r: RepoState, sha: string): Array<{ filename: string; status: 'added' | 'modified' | 'removed'; sha: string }> => {
+    const c = r.commits.get(sha);
+    if (!c) return [];
+    const now = r.trees.get(c.tree) ?? new Map<string, string>();
+    const parent = c.parents[0] ? r.trees.get(r.commits.get(c.parents[0])?.tree ?? '') ?? new Map<string, string>() : new Map<string, string>();
+    const out: Array<{ filename: string; status: 'added' | 'modified' | 'removed'; sha: string }> = [];
+    for (const [p, b] of now) if (parent.get(p) !== b) out.push({ filename: p, status: parent.has(p) ? 'modified' : 'added', sha: b });
+    for (const [p, b] of parent) if (!now.has(p)) out.push({ filename: p, status: 'removed', sha: b });
+    return out.sort((a, b) => a.filename.localeCompare(b.filename));
+  };
+  /** A commit as the REST API's commit endpoints show it (list-commits item, get-commit). */
+  const commitJson = (r: RepoState, sha: string, example: Json): Json => {
+    const c = r.commits.get(sha)!;
+    const commit = (example.commit ?? {}) as Json;
+    return {
+      ...example,
+      sha,
+      url: `${base}/repos/${r.owner}/${r.name}/commits/${sha}`,
+      html_url: `https://github.com/${r.owner}/${r.name}/commit/${sha}`,
+      comments_url: `${base}/repos/${r.owner}/${r.name}/commits/${sha}/comments`,
+      commit: {
+        ...commit,
+        url: `${base}/repos/${r.owner}/${r.name}/git/commits/${sha}`,
+        message: c.message,
+        author: { ...(commit.author as Json), date: c.date },
+        committer: { ...(commit.committer as Json), date: c.date },
+        tree: { ...(commit.tree as Json), sha: c.tree, url: `${base}/repos/${r.owner}/${r.name}/git/trees/${c.tree}` },
+      },
+      parents: c.parents.map((p) => ({ sha: p, url: `${base}/repos/${r.owner}/${r.name}/commits/${p}`, html_url: `https://github.com/${r.owner}/${r.name}/commit/${p}` })),
     };
   };
 
@@ -439,7 +480,7 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
         const parents = (body.parents as string[] | undefined) ?? [];
         if (!r.trees.has(tree) || parents.some((p) => !r.commits.has(p))) return unprocessable('Tree SHA does not exist');
         const sha = sha1(`commit ${tree} ${parents.join(',')} ${String(body.message)}`);
-        r.commits.set(sha, { tree, parents, message: body.message as string });
+        r.commits.set(sha, { tree, parents, message: body.message as string, date: NOW() });
         const ex = specExample('git/create-commit', 201) as Json;
         return {
           status: 201,
@@ -569,6 +610,65 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
         if (content === undefined) return notFound();
         return { status: 200, body: { ...(specExample('git/get-blob', 200) as Json), sha: pp.file_sha, encoding: 'base64', size: Buffer.byteLength(content), content: Buffer.from(content).toString('base64') } };
       }
+      case 'repos/list-commits': {
+        const start = r.refs.get(`heads/${query.sha ?? r.defaultBranch}`) ?? (r.commits.has(query.sha ?? '') ? query.sha : undefined);
+        if (!start) return { status: 404, body: { message: 'No commit found for SHA: ' + (query.sha ?? ''), documentation_url: 'https://docs.github.com/rest', status: '404' } };
+        const path = (query.path ?? '').replace(/^\/+|\/+$/g, '');
+        const since = query.since ? Date.parse(query.since) : -Infinity;
+        const until = query.until ? Date.parse(query.until) : Infinity;
+        const seen = new Set<string>();
+        const queue = [start];
+        const found: string[] = [];
+        while (queue.length > 0) {
+          const sha = queue.shift() as string;
+          if (seen.has(sha)) continue;
+          seen.add(sha);
+          const c = r.commits.get(sha);
+          if (!c) continue;
+          queue.push(...c.parents);
+          const at = Date.parse(c.date);
+          if (at < since || at > until) continue;
+          // With a path, only commits that changed something under it against their first parent (GitHub simplifies history the same way).
+          if (path && changedFiles(r, sha).every((f) => f.filename !== path && !f.filename.startsWith(`${path}/`))) continue;
+          found.push(sha);
+        }
+        found.sort((a, b) => Date.parse(r.commits.get(b)!.date) - Date.parse(r.commits.get(a)!.date));
+        const perPage = Number(query.per_page ?? 30);
+        const page = Number(query.page ?? 1);
+        const ex = (specExample('repos/list-commits', 200) as Json[])[0] as Json;
+        return { status: 200, body: found.slice((page - 1) * perPage, page * perPage).map((sha) => commitJson(r, sha, ex)) };
+      }
+      case 'repos/get-commit': {
+        const sha = r.refs.get(`heads/${pp.ref}`) ?? (r.commits.has(pp.ref ?? '') ? pp.ref : undefined);
+        if (!sha) return { status: 422, body: { message: `No commit found for SHA: ${pp.ref}`, documentation_url: 'https://docs.github.com/rest', status: '422' } };
+        const ex = specExample('repos/get-commit', 200) as Json;
+        const files = changedFiles(r, sha);
+        const fileEx = (((ex.files as Json[] | undefined) ?? [])[0] ?? {}) as Json;
+        return {
+          status: 200,
+          body: {
+            ...commitJson(r, sha, ex),
+            stats: { additions: 0, deletions: 0, total: files.length },
+            files: files.map((f) => ({
+              ...fileEx,
+              sha: f.sha,
+              filename: f.filename,
+              status: f.status,
+              additions: 0,
+              deletions: 0,
+              changes: 0,
+              blob_url: `https://github.com/${r.owner}/${r.name}/blob/${sha}/${f.filename}`,
+              raw_url: `https://github.com/${r.owner}/${r.name}/raw/${sha}/${f.filename}`,
+              contents_url: `${base}/repos/${r.owner}/${r.name}/contents/${f.filename}?ref=${sha}`,
+            })),
+          },
+        };
+      }
+      case 'repos/list-pull-requests-associated-with-commit': {
+        const ex = (specExample('repos/list-pull-requests-associated-with-commit', 200) as Json[])[0] as Json;
+        const items = r.pulls.filter((p) => p.mergeCommitSha === pp.commit_sha || p.headSha === pp.commit_sha);
+        return { status: 200, body: items.map((p) => pullJson(r, p, ex)) };
+      }
       default:
         return { status: 501, body: { message: `the fake does not answer ${operationId}` } };
     }
@@ -641,15 +741,44 @@ export async function startGitHubOpenApiServer(): Promise<GitHubOpenApiServer> {
       const c = r?.commits.get(commitSha);
       return r && c ? filesOfTree(r, c.tree) : new Map();
     },
-    mergePull(full, number, by) {
+    mergePull(full, number, by, when) {
       const r = repos.get(full.toLowerCase());
       const p = r?.pulls.find((x) => x.number === number);
       if (!r || !p) throw new Error(`no pull ${full}#${number}`);
-      const at = NOW();
+      const at = when ?? NOW();
       const baseSha = r.refs.get(`heads/${p.base}`) as string;
-      const merge = putCommit(r, filesOfTree(r, r.commits.get(p.headSha)?.tree ?? ''), [baseSha, p.headSha], `Merge pull request #${number}`);
+      // The merge keeps the base's files and takes the head's changes (against the commit the head branched from).
+      const headFiles = filesOfTree(r, r.commits.get(p.headSha)?.tree ?? '');
+      const forkPoint = r.commits.get(p.headSha)?.parents[0];
+      const forkFiles = forkPoint ? filesOfTree(r, r.commits.get(forkPoint)?.tree ?? '') : new Map<string, string>();
+      const merged = filesOfTree(r, r.commits.get(baseSha)?.tree ?? '');
+      for (const [f, c] of headFiles) if (forkFiles.get(f) !== c) merged.set(f, c);
+      for (const f of forkFiles.keys()) if (!headFiles.has(f)) merged.delete(f);
+      const merge = putCommit(r, merged, [baseSha, p.headSha], `Merge pull request #${number} from ${r.owner}/${p.head}`, at);
       r.refs.set(`heads/${p.base}`, merge);
       Object.assign(p, { state: 'closed', merged: true, mergedAt: at, closedAt: at, mergedBy: by, mergeCommitSha: merge });
+    },
+    commitFiles(full, files, message, opts = {}) {
+      const r = repos.get(full.toLowerCase());
+      if (!r) throw new Error(`no repo ${full}`);
+      const branch = opts.branch ?? r.defaultBranch;
+      const parent = r.refs.get(`heads/${branch}`) ?? (r.refs.get(`heads/${r.defaultBranch}`) as string);
+      const next = filesOfTree(r, r.commits.get(parent)?.tree ?? '');
+      for (const [f, c] of Object.entries(files)) {
+        if (c === null) next.delete(f);
+        else next.set(f, c);
+      }
+      const sha = putCommit(r, next, [parent], message, opts.at);
+      r.refs.set(`heads/${branch}`, sha);
+      return sha;
+    },
+    openPull(full, head, title, baseBranch) {
+      const r = repos.get(full.toLowerCase());
+      const headSha = r?.refs.get(`heads/${head}`);
+      if (!r || !headSha) throw new Error(`no branch ${head} in ${full}`);
+      const p: FakePull = { number: r.pulls.length + 1, title, body: '', head, headSha, base: baseBranch ?? r.defaultBranch, state: 'open', merged: false, labels: [], reviewers: [], teams: [] };
+      r.pulls.push(p);
+      return p;
     },
     closePull(full, number) {
       const p = repos.get(full.toLowerCase())?.pulls.find((x) => x.number === number);

@@ -3,6 +3,7 @@ import { registerClassifyCommands } from './classify';
 import { registerDevCommands } from './dev';
 import { registerEvidenceCommands } from './evidence';
 import { registerHotfixCommands } from './hotfix';
+import { registerK8sCommands } from './k8s';
 import { registerKeysCommands } from './keys';
 import { registerLifecycleCommands } from './lifecycle';
 import { registerPlanCommands } from './plan';
@@ -27,4 +28,5 @@ export const commandGroups: RegisterCommands[] = [
   registerPlanCommands,
   registerClassifyCommands,
   registerRegistryCommands,
+  registerK8sCommands,
 ];

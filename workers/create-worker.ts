@@ -14,9 +14,9 @@ import { slackWorkerParts } from '../activities/slack/worker-parts';
 import { createScanActivities } from '../activities/scan';
 import { createStatementSigner } from './signing-keys';
 import { DetectionStatusStore } from '../activities/scan/detection-status';
-import { awsInventoryDetector, localPlanesDetector, redactingDetector, routeDetectors } from '../activities/scan/detectors';
 import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
-import { loadRegistry } from '../registry';
+import { breakGlassRolesFor, loadRegistry } from '../registry';
+import { cachedRegistry, detectionParts } from './detection-parts';
 import type { Config } from './config';
 import { heartbeatInterceptor } from './heartbeat-interceptor';
 import { reconcileWorkerParts, tofuExecutors } from './reconcile-parts';
@@ -52,28 +52,22 @@ export async function createDriftplaneWorker(
   const slack = slackWorkerParts(config, client);
   const notifier = opts.notifier ?? slack?.notifier ?? new ConsoleNotifier();
   const redactor = await installationRedactor(config);
-  const planes = new LocalPlanes(config.planesDir, redactor);
+  const registryForAudit = cachedRegistry(config.registryDir);
+  // The demo's audit lines name break-glass roles as the registry declares them for the unit.
+  const planes = new LocalPlanes(config.planesDir, redactor, {
+    auditActors: async (unit) => {
+      const r = await registryForAudit();
+      return { breakGlassRoleArns: r ? breakGlassRolesFor(r, unit) : [] };
+    },
+  });
   const aws = createAwsActivities({
     region: config.aws.region,
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
   });
-  // Manifest units (a folder in the planes dir) go to local planes; registered AWS stacks to the inventory scan.
-  // Every detection is redacted on its way out, whichever detector made it (docs/redaction.md).
-  const detector = redactingDetector(
-    routeDetectors([
-      localPlanesDetector(planes),
-      awsInventoryDetector({
-        aws,
-        registryDir: config.registryDir,
-        redactor,
-        ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}),
-        ...(config.aws.cloudTrail ? { cloudTrail: config.aws.cloudTrail } : {}),
-      }),
-    ]),
-    redactor,
-  );
   const status = new DetectionStatusStore(config.detectionStatusDir);
+  // Every adapter, picked per unit by type in one place; context joined; every detection redacted (docs/detection.md).
+  const { detector } = detectionParts(config, { aws, planes, redactor, status });
   const evidence = new EvidenceStore(config.evidenceDir);
   // Classification asks Temporal about open hotfix windows; emergency drift is attached to its window.
   const hotfix = createHotfixLookup({ client, registryDir: config.registryDir });

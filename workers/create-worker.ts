@@ -19,7 +19,7 @@ import { breakGlassRolesFor, loadRegistry } from '../registry';
 import { cachedRegistry, detectionParts } from './detection-parts';
 import type { Config } from './config';
 import { heartbeatInterceptor } from './heartbeat-interceptor';
-import { reconcileWorkerParts, tofuExecutors } from './reconcile-parts';
+import { reconcileWorkerParts, tofuExecutors, unitProcessCredentials } from './reconcile-parts';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
 export type WorkflowSource = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
@@ -66,9 +66,14 @@ export async function createDriftplaneWorker(
     ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
   });
   const status = new DetectionStatusStore(config.detectionStatusDir);
-  // Every adapter, picked per unit by type in one place; context joined; every detection redacted (docs/detection.md).
-  const { detector } = detectionParts(config, { aws, planes, redactor, status });
   const evidence = new EvidenceStore(config.evidenceDir);
+  const awsConfig = {
+    region: config.aws.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
+  };
+  // Every adapter, picked per unit by type in one place; context joined; every detection redacted (docs/detection.md).
+  const { detector } = detectionParts(config, { aws, planes, redactor, status, evidence, processCredentials: unitProcessCredentials(config, awsConfig) });
   // Classification asks Temporal about open hotfix windows; emergency drift is attached to its window.
   const hotfix = createHotfixLookup({ client, registryDir: config.registryDir });
   const policy = createRegistryPolicySource({
@@ -78,11 +83,6 @@ export async function createDriftplaneWorker(
     hotfix,
   });
   // Every action's executor: PRs (local Git, GitHub), incidents, Kubernetes, OpenTofu (docs/reconciliation.md).
-  const awsConfig = {
-    region: config.aws.region,
-    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
-    ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
-  };
   const reconcile = reconcileWorkerParts(config, { policy, detector, planes, tofu: tofuExecutors(config, awsConfig) });
   const activities = {
     ...createLifecycleActivities({

@@ -12,7 +12,10 @@ import type { DetectionStatusStore } from '../activities/scan/detection-status';
 import { awsInventoryDetector, localPlanesDetector, redactingDetector, type UnitDetector } from '../activities/scan/detectors';
 import { unitTypeDetector, type DetectorName } from '../activities/scan/pick-detectors';
 import type { Redactor } from '../domain/redaction';
-import { loadRegistry, type Registry } from '../registry';
+import path from 'node:path';
+import { planDetector } from '../activities/tofu/plan-detector';
+import type { EvidenceStore } from '../evidence/evidence-store';
+import { loadRegistry, type DriftManagedUnit, type Registry } from '../registry';
 import type { Config } from './config';
 
 /** How long a worker keeps a loaded registry before reading it again (a change on disk is seen within this). */
@@ -37,6 +40,10 @@ export interface DetectionDeps {
   planes: LocalPlanes;
   redactor: Redactor;
   status: DetectionStatusStore;
+  /** Where the plan detector keeps raw plans (content-addressed artifacts). */
+  evidence: EvidenceStore;
+  /** The unit's own credentials as a tofu process environment (workers/reconcile-parts.ts). */
+  processCredentials: (unit: DriftManagedUnit) => Promise<Record<string, string>>;
   /** Extra adapters (the plan detector, Argo CD), by name. */
   adapters?: Partial<Record<DetectorName, UnitDetector>>;
 }
@@ -65,6 +72,16 @@ export function detectionParts(config: Config, deps: DetectionDeps): { detector:
       registry,
       redactor: deps.redactor,
       ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}),
+    }),
+    plan: planDetector({
+      registry,
+      tofu: { workRoot: path.join(config.home, 'tofu-work'), redactor: deps.redactor },
+      credentialsFor: deps.processCredentials,
+      evidence: deps.evidence,
+      stateDir: config.detection.planStateDir,
+      ...(config.reconcile.stacksDir ? { stacksDir: config.reconcile.stacksDir } : {}),
+      binaries: { 'opentofu-stack': config.reconcile.tofuBinary },
+      redactor: deps.redactor,
     }),
     flux: fluxDetector({ registry, clusterFor, redactor: deps.redactor }),
     'external-secrets': externalSecretsDetector({ registry, clusterFor, redactor: deps.redactor }),

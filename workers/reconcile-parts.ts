@@ -23,6 +23,7 @@ import { exceptionDocument, lintExceptionAgainst } from '../domain/reconcile/ign
 import { migrationSkeleton } from '../domain/reconcile/migration';
 import { loadRegistry } from '../registry';
 import { assumeUnitRole } from '../activities/aws/credentials';
+import { StackCheckoutNotConfigured, unitWorkdirOf } from '../activities/tofu/unit-workdir';
 import type { AwsActivitiesConfig } from '../activities/aws/config';
 import { awsUnitOf } from '../activities/scan/detectors';
 import { createTofuApplyActivities } from '../activities/tofu/apply';
@@ -53,23 +54,20 @@ function kubeContexts(file: string): string[] {
  */
 export function tofuExecutors(config: Config, aws: AwsActivitiesConfig): TofuExecutors {
   const stackDir = (unit: DriftManagedUnit): string => {
-    const src = unit.spec.source;
-    if (src.repo.startsWith('file://')) return path.join(decodeURIComponent(new URL(src.repo).pathname), src.path);
-    if (config.reconcile.stacksDir) return path.join(config.reconcile.stacksDir, unit.metadata.name);
-    throw ApplicationFailure.nonRetryable(
-      `tofu for ${unit.metadata.name} needs a working copy of ${src.repo}: set DRIFTPLANE_STACKS_DIR to a folder of checkouts named by unit`,
-      'StackCheckoutNotConfigured',
-    );
+    try {
+      return unitWorkdirOf(unit, { ...(config.reconcile.stacksDir ? { stacksDir: config.reconcile.stacksDir } : {}) }).workDir;
+    } catch (err) {
+      if (err instanceof StackCheckoutNotConfigured) throw ApplicationFailure.nonRetryable(err.message, 'StackCheckoutNotConfigured');
+      throw err;
+    }
   };
   const units = new Map<string, DriftManagedUnit>();
+  const credentials = unitProcessCredentials(config, aws);
   const applies = createTofuApplyActivities({
     workRoot: path.join(config.home, 'tofu-work'),
-    async credentialsFor(name) {
+    credentialsFor: async (name) => {
       const unit = units.get(name);
-      if (!unit?.spec.credentials) return {};
-      const mapped = awsUnitOf(unit, { ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}) });
-      if ('error' in mapped) throw ApplicationFailure.nonRetryable(mapped.error, 'UnitCredentialsInvalid');
-      return (await assumeUnitRole(aws, mapped.unit)).processEnv();
+      return unit ? credentials(unit) : {};
     },
   });
   const base = (unit: DriftManagedUnit) => {
@@ -85,6 +83,20 @@ export function tofuExecutors(config: Config, aws: AwsActivitiesConfig): TofuExe
       const r = await applies.runReplaceApply({ ...base(unit), address });
       return { output: r.output, exitCode: r.exitCode, ...(r.serialAfter !== null ? { serialAfter: r.serialAfter } : {}) };
     },
+  };
+}
+
+/**
+ * The environment of a tofu process for a unit: the unit's own assumed role as its only AWS
+ * credentials (never the worker's), or nothing for a unit without credentials. Shared by the plan
+ * detector and the state executors.
+ */
+export function unitProcessCredentials(config: Config, aws: AwsActivitiesConfig): (unit: DriftManagedUnit) => Promise<Record<string, string>> {
+  return async (unit) => {
+    if (!unit.spec.credentials?.roleArn && !unit.spec.credentials?.oidcRole) return {};
+    const mapped = awsUnitOf(unit, { ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}) });
+    if ('error' in mapped) throw ApplicationFailure.nonRetryable(mapped.error, 'UnitCredentialsInvalid');
+    return (await assumeUnitRole(aws, mapped.unit)).processEnv();
   };
 }
 

@@ -6,3 +6,5 @@ export * from './normalize-plan';
 export * from './normalized-plan-schema';
 export * from './redact-plan';
 export * from './scrub';
+export * from './lock-file';
+export * from './plan-observations';

@@ -1,4 +1,12 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -69,6 +77,39 @@ export function prepareScenario(scenario: FakeScenario): PreparedScenario {
     pidFile,
     stateFile: path.join(dir, 'terraform.tfstate'),
   };
+}
+
+/** One logged invocation of the fake (see the header of ./tofu). */
+export interface FakeInvocation {
+  /** The name the fake was run as (`tofu`, or `terragrunt` through a symlink). */
+  bin: string;
+  argv: string[];
+  cwd: string;
+  files: string[];
+  /** Values of the scenario's `recordEnv` keys. */
+  env: Record<string, string | undefined>;
+  /** Every environment variable name the process had. */
+  envKeys: string[];
+}
+
+/** The invocations a scenario logged, in order. */
+export function readInvocations(scenario: Pick<PreparedScenario, 'logFile'>): FakeInvocation[] {
+  if (!existsSync(scenario.logFile)) return [];
+  return readFileSync(scenario.logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FakeInvocation);
+}
+
+/**
+ * A folder holding the fake under `name` (a symlink), for tests that pick the binary by name from
+ * the child's PATH (`terragrunt`, `terraform`). Removed with the scenarios.
+ */
+export function fakeBinDir(...names: string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-tofu-bin-'));
+  scenarioDirs.push(dir);
+  for (const n of names) symlinkSync(fakeTofuPath(), path.join(dir, n));
+  return dir;
 }
 
 /** True while a process runs; a zombie (killed, not yet reaped) counts as gone. */

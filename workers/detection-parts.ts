@@ -1,3 +1,4 @@
+import { argoCdDetector } from '../activities/argocd/detector';
 import { awsUnmanagedDetector } from '../activities/aws/unmanaged-detector';
 import type { AwsActivities } from '../activities/aws';
 import { incidentContextSource } from '../activities/context/incidents';
@@ -83,6 +84,7 @@ export function detectionParts(config: Config, deps: DetectionDeps): { detector:
       binaries: { 'opentofu-stack': config.reconcile.tofuBinary },
       redactor: deps.redactor,
     }),
+    argocd: argoCdDetector({ registry, redactor: deps.redactor }),
     flux: fluxDetector({ registry, clusterFor, redactor: deps.redactor }),
     'external-secrets': externalSecretsDetector({ registry, clusterFor, redactor: deps.redactor }),
     ...deps.adapters,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTokenRef, TokenUnavailable } from '../token-ref';
 import type { TokenRef } from '../../domain/registry/schemas';
 
 /**
@@ -175,37 +175,18 @@ export interface ArgoCdClient {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Characters a header value may not hold (undici would throw, echoing the value). */
-const BAD_HEADER_CHARS = /[\r\n\0]/;
 
 /**
  * Reads a bearer token from its reference, now. Trailing whitespace (a file's newline) is dropped.
  * Throws {@link ArgoCdCredentialsError} naming the reference, never a value.
  */
 export async function readBearerToken(src: TokenSource, operation = 'token'): Promise<string> {
-  const { ref } = src;
-  let raw: string | undefined;
-  if (ref.env) {
-    raw = (src.env ?? process.env)[ref.env];
-    if (raw === undefined)
-      throw new ArgoCdCredentialsError(`the token variable ${ref.env} is not set`, operation);
-  } else if (ref.file) {
-    try {
-      raw = await readFile(ref.file, 'utf8');
-    } catch (err) {
-      throw new ArgoCdCredentialsError(
-        `the token file ${ref.file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-        operation,
-      );
-    }
-  } else {
-    throw new ArgoCdCredentialsError('the token reference names neither env nor file', operation);
+  try {
+    return await readTokenRef(src.ref, src.env ?? process.env);
+  } catch (err) {
+    if (err instanceof TokenUnavailable) throw new ArgoCdCredentialsError(err.message, operation);
+    throw err;
   }
-  const token = raw.trim();
-  const where = ref.env ? `variable ${ref.env}` : `file ${ref.file}`;
-  if (!token) throw new ArgoCdCredentialsError(`the token ${where} is empty`, operation);
-  if (BAD_HEADER_CHARS.test(token))
-    throw new ArgoCdCredentialsError(`the token ${where} holds characters a header cannot carry`, operation);
-  return token;
 }
 
 /** Replaces every occurrence of the token (and its Bearer header form) in a text. */

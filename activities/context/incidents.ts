@@ -1,3 +1,4 @@
+import { readTokenRef } from '../token-ref';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import {
@@ -142,24 +143,7 @@ function normalizeInstant(v: string): string {
 }
 
 /** Reads a token from its reference at call time. The value is never logged or put in an error. */
-export async function readTokenRef(ref: TokenRef, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (ref.env) {
-    const v = env[ref.env]?.trim();
-    if (!v) throw new Error(`token variable ${ref.env} is not set or empty`);
-    return v;
-  }
-  if (ref.file) {
-    let v: string;
-    try {
-      v = (await readFile(ref.file, 'utf8')).trim();
-    } catch (err) {
-      throw new Error(`token file ${ref.file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    if (!v) throw new Error(`token file ${ref.file} is empty`);
-    return v;
-  }
-  throw new Error('token reference names neither env nor file');
-}
+export { readTokenRef } from '../token-ref';
 
 /** One incident as PagerDuty's REST API returns it (the fields read here; others are ignored). */
 export interface PagerDutyIncident {

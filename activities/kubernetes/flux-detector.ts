@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readTokenRef as readSharedTokenRef, TokenUnavailable } from '../token-ref';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { manifestRef, type DriftObservation, type ObservationContext } from '../../domain/finding';
 import { keylessRedactor, type Redactor } from '../../domain/redaction';
@@ -37,21 +37,11 @@ export class KubeDetectionError extends Error {
 
 /** Reads a token reference (an environment variable of the worker, or a mounted file); the value is never in an error. */
 export async function readTokenRef(ref: TokenRef): Promise<string> {
-  if (ref.env) {
-    const v = process.env[ref.env]?.trim();
-    if (!v) throw new KubeDetectionError(`token environment variable ${ref.env} is not set on this worker`);
-    return v;
-  }
   try {
-    const v = (await readFile(ref.file!, 'utf8')).trim();
-    if (!v) throw new KubeDetectionError(`token file ${ref.file} is empty`);
-    return v;
+    return await readSharedTokenRef(ref);
   } catch (err) {
-    if (err instanceof KubeDetectionError) throw err;
-    const code = (err as { code?: unknown }).code;
-    throw new KubeDetectionError(
-      `cannot read token file ${ref.file}${typeof code === 'string' ? ` (${code})` : ''}`,
-    );
+    if (err instanceof TokenUnavailable) throw new KubeDetectionError(err.message);
+    throw err;
   }
 }
 

@@ -427,7 +427,7 @@ describe('fluxDetector against a Kubernetes API stand-in with the flux2 fixtures
     api.reset();
     const r = await detector().detect('infrastructure', NOW);
     expect(r.status === 'failed' && r.error).toBe(
-      `token environment variable ${TOKEN_ENV} is not set on this worker`,
+      `the token variable ${TOKEN_ENV} is not set on this worker`,
     );
     expect(api.requests).toEqual([]);
   });

@@ -176,6 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new InputError(`invalid environment: ${problems.map((p) => p.message).join('; ')}`, { file: 'environment' }, problems);
   }
   const c = parsed.data;
+  if (c.DRIFTPLANE_PAGERDUTY_API_URL && !c.DRIFTPLANE_PAGERDUTY_TOKEN_FILE) {
+    throw new InputError('invalid environment: DRIFTPLANE_PAGERDUTY_API_URL needs DRIFTPLANE_PAGERDUTY_TOKEN_FILE (the file holding the REST API token)', { file: 'environment' }, [
+      { location: { field: 'DRIFTPLANE_PAGERDUTY_TOKEN_FILE' }, message: 'DRIFTPLANE_PAGERDUTY_TOKEN_FILE: required with DRIFTPLANE_PAGERDUTY_API_URL' },
+    ]);
+  }
   const home = path.resolve(c.DRIFTPLANE_HOME);
   const redactionKeyFile = path.join(home, 'redaction.key');
   let redactionKey: Uint8Array | undefined;

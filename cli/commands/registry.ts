@@ -50,6 +50,8 @@ function counts(r: Registry): string {
     `${r.routingPolicies.size} routing policies`,
     `${r.budgets.size} budgets`,
     `${r.exceptions.size} exceptions`,
+    `${r.changeFreezes.size} change freezes`,
+    `${r.compliancePolicies.size} compliance policies`,
   ].join(', ');
 }
 
@@ -72,6 +74,8 @@ function jsonResult(
           'routingPolicies',
           'budgets',
           'exceptions',
+          'changeFreezes',
+          'compliancePolicies',
         ] as const
       ).map((k) => [k, result.registry[k].size]),
     );

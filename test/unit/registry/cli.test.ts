@@ -112,7 +112,7 @@ describe('driftplane registry validate', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({
       ok: true,
       errors: [],
-      counts: { units: 45, teams: 11 },
+      counts: { units: 45, teams: 11, changeFreezes: 2, compliancePolicies: 2 },
       version: expect.stringMatching(/^sha256:/),
     });
   });

@@ -117,6 +117,62 @@ export function contextSignalsOf(o: DriftObservation): Partial<ClassifyInput['co
   };
 }
 
+/**
+ * The classifier's input for an observation on a unit, as the live flow builds it: the unit, the
+ * change with what the detector knew (planes, owners, categories, plan flags), and the context
+ * with the detector's status, the actor, health, regression and every signal joined at detection.
+ * The registry policy source adds exceptions, the breaker, hotfix windows, auto-heal policies and
+ * ownership rules on top. Tests classify observations through this same function.
+ */
+export function classifyInputOf(o: DriftObservation, unit: DriftManagedUnit, opts: { now: Date; changedFields?: string[] }): ClassifyInput {
+  return {
+    unit: {
+      name: unit.metadata.name,
+      type: unit.spec.type,
+      owner: unit.spec.owner,
+      environment: unit.spec.environment,
+      riskTier: unit.spec.riskTier,
+      ...(unit.spec.domain ? { domain: unit.spec.domain } : {}),
+      policies: {
+        autoHeal: unit.spec.policies?.autoHeal ?? false,
+        requireIncidentForManualChange: unit.spec.policies?.requireIncidentForManualChange ?? false,
+      },
+    },
+    change: {
+      resourceRef: o.resourceRef,
+      resourceType: o.resourceType,
+      relationship: o.relationship,
+      changeType: o.changeType,
+      changedFields: opts.changedFields ?? o.changedFields,
+      // The blast radius of healing this scan: every drifted object it found in the unit.
+      ...(o.scanDrifted !== undefined ? { objectCount: o.scanDrifted } : {}),
+      // What the detector itself knew about the change (planes, owners, categories, plan flags).
+      ...changeSignalsOf(o),
+    },
+    context: {
+      // A stale-detection observation carries its detector's status: the table then says DETECTION_STALE.
+      detector: o.detectorStatus
+        ? {
+            status: o.detectorStatus,
+            ...(o.detectorError ? { error: o.detectorError } : {}),
+            ...(o.lastSuccessAt ? { lastSuccessAt: o.lastSuccessAt } : {}),
+          }
+        : { status: 'ok' },
+      now: opts.now.toISOString(),
+      ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
+      // The same drift came back soon after a reconciled close: the table raises its risk (regression-reopened).
+      ...(o.regression ? { regression: o.regression } : {}),
+      ...(o.auditCorrelation
+        ? { actor: { id: o.auditCorrelation.actor.id, type: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
+        : {}),
+      // Signals joined at detection (audit log, Git history, incidents, freezes, policies, cost, dependencies, GitOps status).
+      ...contextSignalsOf(o),
+    },
+    // The live object's managedFields (Kubernetes): who owns each changed field.
+    ...(o.context?.managedFields ? { managedFields: o.context.managedFields } : {}),
+  };
+}
+
 /** The policy the lifecycle asks: how to classify a finding and where to route it. */
 export interface PolicySource {
   classify(o: DriftObservation, now: Date): Promise<LifecycleDecision>;
@@ -189,51 +245,14 @@ export function createRegistryPolicySource(opts: {
       const breakerPolicy = autoHealPolicies.find((p) => p.spec.mode !== 'deny' && p.spec.breaker)?.spec.breaker;
       // A unit that never auto-heals has no heals to count: skip reading the finding's evidence.
       const breaker = unit.spec.policies?.autoHeal ? await breakerOf(o, now, breakerPolicy ?? { maxHeals: 3, window: '1h' }) : undefined;
+      const base = classifyInputOf(o, unit, { now, changedFields });
       const input: ClassifyInput = {
-        unit: {
-          name: unit.metadata.name,
-          type: unit.spec.type,
-          owner: unit.spec.owner,
-          environment: unit.spec.environment,
-          riskTier: unit.spec.riskTier,
-          ...(unit.spec.domain ? { domain: unit.spec.domain } : {}),
-          policies: {
-            autoHeal: unit.spec.policies?.autoHeal ?? false,
-            requireIncidentForManualChange: unit.spec.policies?.requireIncidentForManualChange ?? false,
-          },
-        },
-        change: {
-          resourceRef: o.resourceRef,
-          resourceType: o.resourceType,
-          relationship: o.relationship,
-          changeType: o.changeType,
-          changedFields,
-          // The blast radius of healing this scan: every drifted object it found in the unit.
-          ...(o.scanDrifted !== undefined ? { objectCount: o.scanDrifted } : {}),
-          // What the detector itself knew about the change (planes, owners, categories, plan flags).
-          ...changeSignalsOf(o),
-        },
+        ...base,
         context: {
-          // A stale-detection observation carries its detector's status: the table then says DETECTION_STALE.
-          detector: o.detectorStatus
-            ? {
-                status: o.detectorStatus,
-                ...(o.detectorError ? { error: o.detectorError } : {}),
-                ...(o.lastSuccessAt ? { lastSuccessAt: o.lastSuccessAt } : {}),
-              }
-            : { status: 'ok' },
-          now: now.toISOString(),
-          ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
-          // The same drift came back soon after a reconciled close: the table raises its risk (regression-reopened).
-          ...(o.regression ? { regression: o.regression } : {}),
-          ...(o.auditCorrelation
-            ? { actor: { id: o.auditCorrelation.actor.id, type: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
-            : {}),
+          ...base.context,
           // A permanent exception (justified in the registry) has no expiry; classification needs an instant.
           ...(exception ? { exception: { id: exception.metadata.name, expiresAt: exception.spec.expiresAt ?? PERMANENT } } : {}),
           ...(breaker ? { autoHealBreaker: breaker } : {}),
-          // Signals joined at detection (audit log, Git history, incidents, freezes, policies, cost, dependencies, GitOps status).
-          ...contextSignalsOf(o),
           // The declared break-glass actor inside an open hotfix window: the incident is in context (§13.2).
           ...(opts.hotfix ? await opts.hotfix.contextFor(o) : {}),
         },
@@ -247,8 +266,6 @@ export function createRegistryPolicySource(opts: {
           requireHealthyBeforeHeal: heal.spec.requireHealthyBeforeHeal,
           deniedDriftClasses: heal.spec.deniedDriftClasses,
         })),
-        // The live object's managedFields (Kubernetes): who owns each changed field.
-        ...(o.context?.managedFields ? { managedFields: o.context.managedFields } : {}),
         ownershipRules: ownershipRules.map((r) => ({
           name: r.metadata.name,
           resource: { group: r.spec.resource.group, kind: r.spec.resource.kind, type: r.spec.resource.resourceType },

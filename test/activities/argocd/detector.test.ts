@@ -1,11 +1,11 @@
+import { classifyObservation, testUnit } from '../../support/classify-observation';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APP_HEALTH_FIELD, APP_OPERATION_FIELD, argoCdDetector } from '../../../activities/argocd/detector';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
 import type { LocalDetection } from '../../../activities/local-planes/local-planes';
-import { classify, type ClassifyInput, type Decision } from '../../../domain/classify';
+import { type Decision } from '../../../domain/classify';
 import { DriftObservationSchema, type DriftObservation } from '../../../domain/finding';
 import { createRedactor } from '../../../domain/redaction';
 import { loadRegistry, type Registry } from '../../../registry';
@@ -319,33 +319,8 @@ async function detect(unit: string): Promise<Extract<LocalDetection, { status: '
 
 /** Classifies an observation the way activities/lifecycle/registry-policy.ts maps it, with the default table. */
 function classOf(o: DriftObservation): Decision {
-  const input: ClassifyInput = {
-    unit: {
-      name: o.unit,
-      type: 'argocd-app',
-      owner: 'checkout',
-      environment: 'prod',
-      riskTier: 'high',
-      domain: 'app',
-      policies: { autoHeal: false, requireIncidentForManualChange: false },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: { status: 'ok' },
-      now: NOW.toISOString(),
-      ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
-      ...contextSignalsOf(o),
-    },
-    ...(o.context?.managedFields ? { managedFields: o.context.managedFields } : {}),
-  };
-  return classify(input, table, { now: NOW });
+  const unit = testUnit(o.unit, { type: 'argocd-app', owner: 'checkout', environment: 'prod', riskTier: 'high', domain: 'app' });
+  return classifyObservation(o, unit, { now: NOW, table });
 }
 
 const byFields = (d: { observations: DriftObservation[] }, field: string) =>

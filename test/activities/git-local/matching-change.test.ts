@@ -1,3 +1,4 @@
+import { classifyObservation, firedRules, testUnit } from '../../support/classify-observation';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -5,12 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { gitMatchingChangeSource } from '../../../activities/git-local/matching-change';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
-import { classify, ClassifyInputSchema } from '../../../domain/classify';
 import type { DriftManagedUnit } from '../../../domain/registry/schemas';
 import type { DriftObservation } from '../../../domain/finding';
 import { defaultRegistryDir, loadRegistryOrThrow, type Registry } from '../../../registry';
-import { loadDecisionTable } from '../../../registry/decision-table';
 
 const DETECTED = new Date('2026-07-03T12:00:00Z');
 const ago = (minutes: number) => new Date(DETECTED.getTime() - minutes * 60_000).toISOString();
@@ -125,41 +123,8 @@ const obs = (
 
 /** The class the default decision table gives the observation, its context mapped as the live flow maps it. */
 function classOf(o: DriftObservation): { driftClass: string; rules: string[] } {
-  const input = ClassifyInputSchema.parse({
-    unit: {
-      name: 'checkout-web-prod',
-      type: 'argocd-app',
-      owner: 'team-checkout',
-      environment: 'prod',
-      riskTier: 'standard',
-      policies: { autoHeal: false, requireIncidentForManualChange: false },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: { status: 'ok' },
-      now: o.detectedAt,
-      ...(o.auditCorrelation
-        ? {
-            actor: {
-              id: o.auditCorrelation.actor.id,
-              type: o.auditCorrelation.actor.type,
-              source: o.auditCorrelation.source,
-              eventTime: o.auditCorrelation.eventTime,
-            },
-          }
-        : {}),
-      ...contextSignalsOf(o),
-    },
-  });
-  const d = classify(input, loadDecisionTable(), { now: DETECTED });
-  return { driftClass: d.driftClass, rules: d.reasons.map((r) => r.ruleId) };
+  const d = classifyObservation(o, testUnit('checkout-web-prod', { type: 'argocd-app', owner: 'team-checkout', environment: 'prod' }), { now: DETECTED });
+  return { driftClass: d.driftClass, rules: firedRules(d) };
 }
 
 const IMAGE = '/spec/template/spec/containers/0/image';

@@ -1,15 +1,13 @@
+import { classifyObservation, testUnit } from '../../support/classify-observation';
 import type { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { joinContext } from '../../../activities/context/source';
 import { githubMatchingChangeSource, githubSourceOf } from '../../../activities/github/matching-change';
 import { createGitHubClient } from '../../../activities/github/pr-provider';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
-import { classify, ClassifyInputSchema } from '../../../domain/classify';
 import type { DriftObservation } from '../../../domain/finding';
 import type { DriftManagedUnit } from '../../../domain/registry/schemas';
 import { defaultRegistryDir, loadRegistryOrThrow, type Registry } from '../../../registry';
-import { loadDecisionTable } from '../../../registry/decision-table';
 import { startGitHubOpenApiServer, type GitHubOpenApiServer } from '../../support/github-openapi-server';
 
 // GitHub at the HTTP boundary: the fake checks every request against GitHub's OpenAPI description.
@@ -78,40 +76,7 @@ const obs = (diff: DriftObservation['diff'], resourceRef = 'Deployment/checkout/
 });
 
 function classOf(o: DriftObservation): string {
-  const input = ClassifyInputSchema.parse({
-    unit: {
-      name: 'checkout-web-prod',
-      type: 'argocd-app',
-      owner: 'team-checkout',
-      environment: 'prod',
-      riskTier: 'standard',
-      policies: { autoHeal: false, requireIncidentForManualChange: false },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: { status: 'ok' },
-      now: o.detectedAt,
-      ...(o.auditCorrelation
-        ? {
-            actor: {
-              id: o.auditCorrelation.actor.id,
-              type: o.auditCorrelation.actor.type,
-              source: o.auditCorrelation.source,
-              eventTime: o.auditCorrelation.eventTime,
-            },
-          }
-        : {}),
-      ...contextSignalsOf(o),
-    },
-  });
-  return classify(input, loadDecisionTable(), { now: DETECTED }).driftClass;
+  return classifyObservation(o, testUnit('checkout-web-prod', { type: 'argocd-app', owner: 'team-checkout', environment: 'prod' }), { now: DETECTED }).driftClass;
 }
 
 const source = () => githubMatchingChangeSource({ octokit });

@@ -1,11 +1,10 @@
+import { classifyObservation as classifyThroughLiveFlow } from '../../support/classify-observation';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { classify, type ClassifyInput } from '../../../domain/classify';
 import type { DriftObservation } from '../../../domain/finding';
 import { DriftManagedUnitSchema, type DriftManagedUnit } from '../../../domain/registry/schemas';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
 import {
   externalSecretsDetector,
   kubeConfigFor,
@@ -126,33 +125,9 @@ const UNITS = [unitDoc('argocd-secrets', {}), unitDoc('no-namespaces', { namespa
 const registry = { units: new Map(UNITS.map((u) => [u.metadata.name, u])) } as unknown as Registry;
 
 function classifyObservation(o: DriftObservation, now: Date) {
-  const u = registry.units.get(o.unit)!.spec;
-  const input: ClassifyInput = {
-    unit: {
-      name: o.unit,
-      type: u.type,
-      owner: u.owner,
-      environment: u.environment,
-      riskTier: u.riskTier,
-      domain: 'secrets',
-      policies: { autoHeal: false, requireIncidentForManualChange: true },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: { status: 'ok' },
-      now: now.toISOString(),
-      ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
-      ...contextSignalsOf(o),
-    },
-  };
-  return classify(input, table, { now });
+  const u = registry.units.get(o.unit)!;
+  const unit = { ...u, spec: { ...u.spec, domain: 'secrets' as const, policies: { ...u.spec.policies, autoHeal: false, requireIncidentForManualChange: true } } };
+  return classifyThroughLiveFlow(o, unit, { now, table });
 }
 
 describe('externalSecretsDetector against a Kubernetes API stand-in', () => {

@@ -1,10 +1,9 @@
+import { classifyObservation as classifyThroughLiveFlow } from '../../support/classify-observation';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { classify, type ClassifyInput } from '../../../domain/classify';
 import { staleObservation, type DriftObservation } from '../../../domain/finding';
 import { DriftManagedUnitSchema, type DriftManagedUnit } from '../../../domain/registry/schemas';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
 import { fluxDetector, openDrift, type ClusterAccess } from '../../../activities/kubernetes';
 import type { Registry } from '../../../registry';
 import { loadDecisionTable } from '../../../registry/decision-table';
@@ -91,35 +90,8 @@ const unitOf = (name: string) => registry.units.get(name)!;
 
 /** Classifies an observation the way the live flow does (registry-policy.ts maps its context). */
 function classifyObservation(o: DriftObservation) {
-  const u = unitOf(o.unit).spec;
-  const input: ClassifyInput = {
-    unit: {
-      name: o.unit,
-      type: u.type,
-      owner: u.owner,
-      environment: u.environment,
-      riskTier: u.riskTier,
-      policies: { autoHeal: false, requireIncidentForManualChange: false },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...(o.scanDrifted !== undefined ? { objectCount: o.scanDrifted } : {}),
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: o.detectorStatus
-        ? { status: o.detectorStatus, ...(o.detectorError ? { error: o.detectorError } : {}) }
-        : { status: 'ok' },
-      now: NOW.toISOString(),
-      ...(o.healthy === undefined ? {} : { healthy: o.healthy }),
-      ...contextSignalsOf(o),
-    },
-  };
-  return classify(input, table, { now: NOW });
+  const u = unitOf(o.unit);
+  return classifyThroughLiveFlow(o, { ...u, spec: { ...u.spec, policies: { ...u.spec.policies, autoHeal: false, requireIncidentForManualChange: false } } }, { now: NOW, table });
 }
 
 describe('fluxDetector against a Kubernetes API stand-in with the flux2 fixtures', () => {

@@ -1,9 +1,7 @@
-import { classify } from '../../../domain/classify';
-import type { ClassifyInput, Decision } from '../../../domain/classify';
+import type { Decision } from '../../../domain/classify';
+import { classifyObservation as classifyThroughLiveFlow } from '../../support/classify-observation';
 import type { DriftObservation } from '../../../domain/finding';
 import { DriftManagedUnitSchema, type DriftManagedUnit } from '../../../domain/registry/schemas';
-import { changeSignalsOf, contextSignalsOf } from '../../../activities/lifecycle/registry-policy';
-import { loadDecisionTable } from '../../../registry/decision-table';
 
 /** A unit document as the registry parses it. */
 export function unitOf(name: string, spec: Record<string, unknown>): DriftManagedUnit {
@@ -28,41 +26,9 @@ export function observation(o: Partial<DriftObservation> & Pick<DriftObservation
   };
 }
 
-/**
- * Classifies an observation with the default decision table, its context mapped the way
- * activities/lifecycle/registry-policy.ts maps it (changeSignalsOf / contextSignalsOf).
- */
+/** Classifies an observation with the default decision table, through the live flow's classifyInputOf. */
 export function classifyObservation(o: DriftObservation, unit: DriftManagedUnit): Decision {
-  const now = new Date(o.detectedAt);
-  const input: ClassifyInput = {
-    unit: {
-      name: unit.metadata.name,
-      type: unit.spec.type,
-      owner: unit.spec.owner,
-      environment: unit.spec.environment,
-      riskTier: unit.spec.riskTier,
-      ...(unit.spec.domain ? { domain: unit.spec.domain } : {}),
-      policies: { autoHeal: unit.spec.policies.autoHeal, requireIncidentForManualChange: unit.spec.policies.requireIncidentForManualChange },
-    },
-    change: {
-      resourceRef: o.resourceRef,
-      resourceType: o.resourceType,
-      relationship: o.relationship,
-      changeType: o.changeType,
-      changedFields: o.changedFields,
-      ...changeSignalsOf(o),
-    },
-    context: {
-      detector: { status: 'ok' },
-      now: now.toISOString(),
-      ...(o.auditCorrelation
-        ? { actor: { id: o.auditCorrelation.actor.id, type: o.auditCorrelation.actor.type, source: o.auditCorrelation.source, eventTime: o.auditCorrelation.eventTime } }
-        : {}),
-      ...contextSignalsOf(o),
-    },
-    ...(o.context?.managedFields ? { managedFields: o.context.managedFields } : {}),
-  };
-  return classify(input, loadDecisionTable(), { now });
+  return classifyThroughLiveFlow(o, unit);
 }
 
 /** The ids of the rules that fired. */

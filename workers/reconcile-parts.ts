@@ -25,7 +25,7 @@ import { loadRegistry } from '../registry';
 import { assumeUnitRole } from '../activities/aws/credentials';
 import { StackCheckoutNotConfigured, unitWorkdirOf } from '../activities/tofu/unit-workdir';
 import type { AwsActivitiesConfig } from '../activities/aws/config';
-import { awsUnitOf } from '../activities/scan/detectors';
+import { awsIdentityOf } from '../activities/scan/detectors';
 import { createTofuApplyActivities } from '../activities/tofu/apply';
 import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
@@ -94,9 +94,10 @@ export function tofuExecutors(config: Config, aws: AwsActivitiesConfig): TofuExe
 export function unitProcessCredentials(config: Config, aws: AwsActivitiesConfig): (unit: DriftManagedUnit) => Promise<Record<string, string>> {
   return async (unit) => {
     if (!unit.spec.credentials?.roleArn && !unit.spec.credentials?.oidcRole) return {};
-    const mapped = awsUnitOf(unit, { ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}) });
+    // The role alone: a stack's state may live in any backend tofu supports.
+    const mapped = awsIdentityOf(unit, { ...(config.aws.webIdentityTokenFile ? { webIdentityTokenFile: config.aws.webIdentityTokenFile } : {}) });
     if ('error' in mapped) throw ApplicationFailure.nonRetryable(mapped.error, 'UnitCredentialsInvalid');
-    return (await assumeUnitRole(aws, mapped.unit)).processEnv();
+    return (await assumeUnitRole(aws, mapped.identity)).processEnv();
   };
 }
 

@@ -5,6 +5,7 @@ import type { AuditCorrelation } from '../../domain/audit/correlate';
 import type { ChangedFinding, DeletedFinding } from '../../domain/inventory/findings';
 import { breakGlassRolesFor, loadRegistry, type DriftManagedUnit, type Registry } from '../../registry';
 import type { AwsActivities, AwsUnit, CloudTrailSource } from '../aws';
+import type { UnitIdentitySpec } from '../aws/credentials';
 import type { LocalDetection, LocalPlanes } from '../local-planes/local-planes';
 
 /** The result of a reconcile executor: whether it changed anything, and what it did. */
@@ -104,22 +105,34 @@ const ACTOR_TYPES: Record<AuditCorrelation['actorType'], NonNullable<DriftObserv
 };
 
 /**
- * The registry unit as the AWS activities take it: its own role and its state location. A unit
- * whose credentials or state the scan cannot use gets a reason instead: a failed detection.
+ * The unit's own AWS identity: its role (and external id, or the worker's OIDC token file for an
+ * `oidcRole`), as STS assumes it. A unit without a usable role gets a reason instead.
  */
-export function awsUnitOf(unit: DriftManagedUnit, opts: { webIdentityTokenFile?: string }): { unit: AwsUnit } | { error: string } {
+export function awsIdentityOf(unit: DriftManagedUnit, opts: { webIdentityTokenFile?: string }): { identity: UnitIdentitySpec } | { error: string } {
   const name = unit.metadata.name;
-  const { credentials, state } = unit.spec;
-  if (!credentials) return { error: `unit ${name} has no credentials in the registry` };
+  const { credentials } = unit.spec;
+  if (!credentials || (!credentials.roleArn && !credentials.oidcRole)) return { error: `unit ${name} has no AWS role in the registry (credentials.roleArn or credentials.oidcRole)` };
   let creds: AwsUnit['credentials'];
   if (credentials.roleArn) creds = { roleArn: credentials.roleArn, ...(credentials.externalId ? { externalId: credentials.externalId } : {}) };
-  else if (credentials.oidcRole && opts.webIdentityTokenFile) creds = { roleArn: credentials.oidcRole, webIdentityTokenFile: opts.webIdentityTokenFile };
+  else if (opts.webIdentityTokenFile) creds = { roleArn: credentials.oidcRole as string, webIdentityTokenFile: opts.webIdentityTokenFile };
   else return { error: `unit ${name} uses an OIDC role but no web identity token file is configured (DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE)` };
+  return { identity: { name, owner: unit.spec.owner, environment: unit.spec.environment, credentials: creds } };
+}
+
+/**
+ * The registry unit as the AWS inventory activities take it: its own role ({@link awsIdentityOf})
+ * and its state location. A unit whose credentials or state the scan cannot use gets a reason
+ * instead: a failed detection.
+ */
+export function awsUnitOf(unit: DriftManagedUnit, opts: { webIdentityTokenFile?: string }): { unit: AwsUnit } | { error: string } {
+  const identity = awsIdentityOf(unit, opts);
+  if ('error' in identity) return identity;
+  const { state } = unit.spec;
   let location: AwsUnit['state'];
   if (state?.backend === 's3' && state.bucket && state.key) location = { backend: 's3', bucket: state.bucket, key: state.key, ...(state.region ? { region: state.region } : {}) };
   else if (state?.backend === 'local' && (state.path ?? state.key)) location = { backend: 'local', path: (state.path ?? state.key) as string };
-  else return { error: `unit ${name}: the inventory scan reads s3 or local tfstate, not backend ${state?.backend ?? 'none'}` };
-  return { unit: { name, owner: unit.spec.owner, environment: unit.spec.environment, credentials: creds, state: location } };
+  else return { error: `unit ${unit.metadata.name}: the inventory scan reads s3 or local tfstate, not backend ${state?.backend ?? 'none'}` };
+  return { unit: { ...identity.identity, state: location } };
 }
 
 /**

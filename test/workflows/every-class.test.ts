@@ -16,10 +16,12 @@ import { APP_OPERATION_FIELD } from '../../activities/argocd/detector';
 import type { OpenedLifecycle } from '../../activities/scan';
 import { analyzePlanes } from '../../domain/classify/planes';
 import type { LifecycleState } from '../../workflows/messages';
+import { workflowIdOf } from '../../domain/finding';
+import { EvidenceStore } from '../../evidence/evidence-store';
 import type { UnitScanResult } from '../../workflows/unit-scan';
 import { keyedAcmeRegistry } from '../support/approver-keys';
 import { argoCdFixture, resourceDiffOf, startArgoCdApiServer, type ArgoCdApiServer } from '../support/argocd-api-server';
-import { fakeTofuPath, prepareScenario, removeScenarios, type FakeScenario } from '../support/fake-tofu';
+import { bigDriftPlan, fakeTofuPath, prepareScenario, removeScenarios, type FakeScenario } from '../support/fake-tofu';
 import { useDevServerWorker, waitForState } from '../support/lifecycle-harness';
 import { sharedFixture } from '../support/shared-fixtures';
 import { loadRegistry } from '../../registry';
@@ -121,6 +123,8 @@ const degradedExternalSecret = (): Obj =>
 const STATE_BUCKET = 'every-class-tfstate';
 
 const repoOf = (unit: string) => path.join(tmp, 'repos', unit);
+const PLAN_UNITS = ['ec-cost', 'ec-state', 'ec-upgrade', 'ec-plan-drift', 'ec-plan-error', 'ec-plan-big'];
+const SHOW_JSON_DRIFT = 'internal__command__testdata__show-json__drift__output.json';
 const STACK = 'stacks/main';
 
 function planUnit(name: string): string {
@@ -329,10 +333,10 @@ beforeAll(async () => {
   // stacks: empty (no resource the plan names is recorded there), so that scan finds nothing.
   const s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: motoCredentials, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: STATE_BUCKET }));
-  for (const unit of ['ec-cost', 'ec-state', 'ec-upgrade'])
+  for (const unit of PLAN_UNITS)
     await s3.send(new PutObjectCommand({ Bucket: STATE_BUCKET, Key: `checkout/${unit}.tfstate`, Body: JSON.stringify(tfstate([])) }));
   s3.destroy();
-  for (const unit of ['ec-cost', 'ec-state', 'ec-upgrade']) {
+  for (const unit of PLAN_UNITS) {
     mkdirSync(path.join(repoOf(unit), STACK), { recursive: true });
     writeFileSync(path.join(repoOf(unit), STACK, 'main.tf'), 'resource "aws_instance" "drift" {}\n');
   }
@@ -340,6 +344,11 @@ beforeAll(async () => {
   tofuFor('ec-cost', { plan: { exit: 2 }, show: { fixture: costPlan() } });
   tofuFor('ec-state', { plan: { exit: 2 }, show: { fixture: plan('internal__command__testdata__show-json__drift__output.json') } });
   tofuFor('ec-upgrade', { plan: { exit: 2 }, show: { fixture: reencodedLocalUpdate() } });
+  tofuFor('ec-plan-drift', { plan: { exit: 2 }, show: { fixture: plan(SHOW_JSON_DRIFT) } });
+  tofuFor('ec-plan-error', { plan: { exit: 2 }, show: { fixture: plan('internal__command__testdata__show-json__plan-error__output.json') } });
+  const big = path.join(tmp, 'big-plan.json');
+  writeFileSync(big, JSON.stringify(bigDriftPlan(plan('testing__equivalence-tests__outputs__drift_simple__plan.json'))));
+  tofuFor('ec-plan-big', { plan: { exit: 2 }, show: { fixture: big } });
 
   const registry = path.join(tmp, 'registry');
   cpSync((await keyedAcmeRegistry()).registryDir, registry, { recursive: true });
@@ -356,6 +365,9 @@ beforeAll(async () => {
     planUnit('ec-cost'),
     planUnit('ec-state'),
     planUnit('ec-upgrade'),
+    planUnit('ec-plan-drift'),
+    planUnit('ec-plan-error'),
+    planUnit('ec-plan-big'),
   ];
   writeFileSync(path.join(registry, 'units', 'every-class.yaml'), units.join('---\n'));
   const loaded = await loadRegistry(registry);
@@ -550,5 +562,56 @@ describe('every drift class is reachable through the live flow (issue 11)', () =
     expect(relationshipOf(s)).toBe('desired!=recorded');
     expect(s.observation.context?.providerUpgrade).toBeDefined();
     expect(ruleIds(s)).toContain('provider-upgrade-read-noise');
+  });
+});
+
+describe('plan scans through the live flow (issue 11 §1)', () => {
+  const evidence = () => new EvidenceStore(t.config.evidenceDir);
+  const artifactOf = (s: LifecycleState) => {
+    const ref = s.observation.context?.artifacts?.find((a) => a.name === 'plan.json');
+    if (!ref) throw new Error(`no plan artifact on ${s.observation.resourceRef}`);
+    return ref;
+  };
+
+  it('a real drifted plan opens one lifecycle per drifted resource; the raw plan is in evidence, only its reference in history', async () => {
+    const fixture = JSON.parse(readFileSync(plan(SHOW_JSON_DRIFT), 'utf8')) as { resource_changes?: { address: string; change: { actions: string[] } }[]; resource_drift?: { address: string }[] };
+    const changed = new Set([
+      ...(fixture.resource_changes ?? []).filter((r) => r.change.actions.join() !== 'no-op').map((r) => r.address),
+      ...(fixture.resource_drift ?? []).map((r) => r.address),
+    ]);
+    const seen = await scan('ec-plan-drift');
+    expect(new Set(seen.states.map((s) => s.observation.resourceRef))).toEqual(changed);
+    expect(seen.states).toHaveLength(changed.size);
+    for (const s of seen.states) {
+      const ref = artifactOf(s);
+      // The evidence record of the detection names the artifact, and the artifact is the plan tofu printed.
+      const detected = (await evidence().read(s.findingId)).find((r) => r.step === 'detected');
+      expect(JSON.stringify(detected?.data)).toContain(ref.uri);
+      expect(JSON.parse(await evidence().readArtifact(ref))).toEqual(fixture);
+    }
+  });
+
+  it('a plan over 2 MB: 21 lifecycles, each carrying a reference to the 2 MB plan, nothing near the payload limit in history', async () => {
+    const seen = await scan('ec-plan-big');
+    expect(seen.states).toHaveLength(21);
+    const ref = artifactOf(seen.states[0]!);
+    expect(ref.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    for (const s of seen.states) expect(JSON.stringify(s.observation).length).toBeLessThan(16 * 1024);
+    const history = await t.env.client.workflow.getHandle(workflowIdOf(seen.states[0]!.findingId)).fetchHistory();
+    const largest = Math.max(...(history.events ?? []).map((e) => JSON.stringify(e).length));
+    expect(largest).toBeLessThan(256 * 1024);
+  });
+
+  it('an errored plan opens DETECTION_STALE, never "no drift" (the stack\'s inventory scan still answered)', async () => {
+    const result = (await t.env.client.workflow.execute('unitScan', { workflowId: `every-class:ec-plan-error:${Date.now()}`, taskQueue: t.config.taskQueue, args: [{ unit: 'ec-plan-error' }] })) as UnitScanResult;
+    // One adapter of two failed: not clean, and its one finding is the unit's stale detection.
+    expect(result.status).toBe('drift');
+    const findings = 'findings' in result ? (result.findings ?? []) : [];
+    expect(findings.map((f) => f.resourceRef)).toEqual(['unit/ec-plan-error']);
+    const s = await waitForState(t.env.client, findings[0]!.workflowId, (x) => x.decision !== undefined);
+    expect(s.decision?.driftClass).toBe('DETECTION_STALE');
+    expect(s.observation.detectorStatus).toBe('failed');
+    expect(s.observation.detectorError).toMatch(/^plan: .*errored/);
+    expect(ruleIds(s)).toContain('detection-stale');
   });
 });

@@ -11,6 +11,7 @@ import { analyzePlanes } from '../../../domain/classify/planes';
 import { EvidenceStore } from '../../../evidence/evidence-store';
 import { loadRegistry, type Registry } from '../../../registry';
 import {
+  bigDriftPlan,
   fakeBinDir,
   fakeTofuPath,
   prepareScenario,
@@ -130,40 +131,8 @@ spec:
   registry = loaded.registry;
   evidence = new EvidenceStore(path.join(tmp, 'evidence'));
 
-  // A plan over 2 MB: drift_simple's entries replicated, 20 more drifted resources and thousands
-  // of unchanged ones (what a large stack's plan looks like: many resources, few changes).
-  type Entry = {
-    address: string;
-    name: string;
-    change: { actions: string[]; before: unknown; after: unknown };
-  };
-  const simple = JSON.parse(readFileSync(DRIFT_SIMPLE, 'utf8')) as {
-    resource_drift: Entry[];
-    resource_changes: Entry[];
-  };
-  const [drift0] = simple.resource_drift;
-  const [change0] = simple.resource_changes;
-  for (let i = 0; i < 20; i++) {
-    simple.resource_drift.push({
-      ...drift0!,
-      address: `tfcoremock_simple_resource.drift_${i}`,
-      name: `drift_${i}`,
-    });
-    simple.resource_changes.push({
-      ...change0!,
-      address: `tfcoremock_simple_resource.drift_${i}`,
-      name: `drift_${i}`,
-    });
-  }
-  for (let i = 0; i < 4000; i++) {
-    const before = change0!.change.before;
-    simple.resource_changes.push({
-      ...change0!,
-      address: `tfcoremock_simple_resource.same_${i}`,
-      name: `same_${i}`,
-      change: { ...change0!.change, actions: ['no-op'], after: before },
-    });
-  }
+  // A plan over 2 MB: many resources, few changes (test/support/fake-tofu bigDriftPlan).
+  const simple = bigDriftPlan(DRIFT_SIMPLE);
   bigPlan = path.join(tmp, 'big-plan.json');
   writeFileSync(bigPlan, JSON.stringify(simple, null, 2));
 

@@ -134,3 +134,24 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * A plan over 2 MB, built from a real plan (drift_simple: one drifted resource): its drifted
+ * entry replicated `drifted` more times and `unchanged` no-op resources added, which is what a large
+ * stack's plan looks like (many resources, few changes). Returns the plan object.
+ */
+export function bigDriftPlan(driftSimplePlan: string, drifted = 20, unchanged = 4000): unknown {
+  type Entry = { address: string; name: string; change: { actions: string[]; before: unknown; after: unknown } };
+  const simple = JSON.parse(readFileSync(driftSimplePlan, 'utf8')) as { resource_drift: Entry[]; resource_changes: Entry[] };
+  const [drift0] = simple.resource_drift;
+  const [change0] = simple.resource_changes;
+  if (!drift0 || !change0) throw new Error(`${driftSimplePlan}: expected a drifted and a changed resource`);
+  for (let i = 0; i < drifted; i++) {
+    simple.resource_drift.push({ ...drift0, address: `tfcoremock_simple_resource.drift_${i}`, name: `drift_${i}` });
+    simple.resource_changes.push({ ...change0, address: `tfcoremock_simple_resource.drift_${i}`, name: `drift_${i}` });
+  }
+  for (let i = 0; i < unchanged; i++) {
+    simple.resource_changes.push({ ...change0, address: `tfcoremock_simple_resource.same_${i}`, name: `same_${i}`, change: { ...change0.change, actions: ['no-op'], after: change0.change.before } });
+  }
+  return simple;
+}

@@ -7,11 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecurityGroupCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify as toYaml } from 'yaml';
 import { APP_OPERATION_FIELD } from '../../activities/argocd/detector';
 import type { OpenedLifecycle } from '../../activities/scan';
 import { analyzePlanes } from '../../domain/classify/planes';
@@ -114,6 +115,51 @@ spec:
     token:
       env: ${KUBE_TOKEN_ENV}
 `;
+}
+
+/** A Flux Kustomization unit on the Kubernetes API stand-in. */
+function fluxUnit(name: string, object: string): string {
+  return esoUnit(name, 'flux-system')
+    .replace('type: external-secret', 'type: flux-kustomization')
+    .replace('  domain: secrets\n', '  domain: app\n')
+    .replace('  namespaces: [flux-system]\n', `  gitops:\n    name: ${object}\n    namespace: flux-system\n`);
+}
+
+/** The account itself (moto's), scanned for resources no registered stack manages. */
+const accountUnit = (name: string): string => `apiVersion: driftplane.io/v1alpha1
+kind: DriftManagedUnit
+metadata:
+  name: ${name}
+spec:
+  type: aws-account
+  owner: checkout
+  environment: staging
+  riskTier: standard
+  domain: network
+  account: '${motoAccountId}'
+  source:
+    repo: github.com/acme/infra-live
+    path: accounts/${name}
+    revision: main
+  credentials:
+    roleArn: arn:aws:iam::${motoAccountId}:role/driftplane-account-detect
+  schedule:
+    frequency: 1h
+  policies:
+    autoHeal: false
+    requireIncidentForManualChange: false
+  evidence:
+    retention: 400d
+  approvers:
+    - checkout-approvers
+`;
+
+/** Objects of a flux2 CLI test fixture (Go templates filled in). */
+function fluxObjects(file: string): Obj[] {
+  const text = readFileSync(sharedFixture('flux', file), 'utf8').replaceAll('{{ .fluxns }}', 'flux-system').replaceAll('{{ .ns }}', 'default');
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null && typeof o === 'object');
 }
 
 /** The argo-cd health testdata ExternalSecret whose sync failed (Ready=False, SecretSyncedError). */
@@ -319,6 +365,11 @@ beforeAll(async () => {
     }),
   );
   esoNamespace = String((eso.metadata as Obj).namespace);
+  // Flux: the Kustomization of flux2's trace fixture, reading the status fixture's GitRepository whose fetch failed.
+  const kustomization = structuredClone(fluxObjects('fluxcd-flux2__cmd__flux__testdata__trace__helmrelease.yaml').find((o) => o.kind === 'Kustomization' && (o.metadata as Obj).name === 'infrastructure')) as Obj;
+  ((kustomization.spec as Obj).sourceRef as Obj).name = 'gr-failed';
+  kube.put(kustomization);
+  for (const o of fluxObjects('fluxcd-flux2__cmd__flux__testdata__get__status_objects.yaml').filter((x) => x.kind === 'GitRepository')) kube.put(o);
   // The plan units assume their own role (moto's STS) before tofu runs.
   moto = await startMoto();
   for (const [k, v] of Object.entries(AWS_KEYS)) {
@@ -336,6 +387,11 @@ beforeAll(async () => {
   for (const unit of PLAN_UNITS)
     await s3.send(new PutObjectCommand({ Bucket: STATE_BUCKET, Key: `checkout/${unit}.tfstate`, Body: JSON.stringify(tfstate([])) }));
   s3.destroy();
+  // A security group someone made by hand in the account: in no registered state.
+  const ec2 = new EC2Client({ region: 'us-east-1', endpoint: moto.endpoint, credentials: motoCredentials });
+  const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs?.[0]?.VpcId;
+  rogueGroup = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'rogue-debug', Description: 'opened by hand', VpcId: vpc }))).GroupId ?? '';
+  ec2.destroy();
   for (const unit of PLAN_UNITS) {
     mkdirSync(path.join(repoOf(unit), STACK), { recursive: true });
     writeFileSync(path.join(repoOf(unit), STACK, 'main.tf'), 'resource "aws_instance" "drift" {}\n');
@@ -362,6 +418,8 @@ beforeAll(async () => {
     argoUnit('ec-stale-desired', 'ec-stale-desired', { repo: `file://${repoOf('ec-stale-desired')}` }),
     argoUnit('ec-detection-stale', 'ec-nowhere'),
     esoUnit('ec-secret', esoNamespace),
+    fluxUnit('ec-flux-stale', 'infrastructure'),
+    accountUnit('ec-account'),
     planUnit('ec-cost'),
     planUnit('ec-state'),
     planUnit('ec-upgrade'),
@@ -390,6 +448,7 @@ beforeAll(async () => {
 });
 
 let overrides: Record<string, string> = {};
+let rogueGroup = '';
 let esoNamespace = '';
 const t = useDevServerWorker(() => overrides);
 
@@ -526,6 +585,26 @@ describe('every drift class is reachable through the live flow (issue 11)', () =
     expect(s.observation).toMatchObject({ resourceRef: 'unit/ec-detection-stale', changedFields: ['/detector/status'] });
     expect(relationshipOf(s)).toBe('desired!=actual');
     expect(ruleIds(s)).toContain('detection-stale');
+  });
+
+  it('DETECTION_STALE: a Flux GitRepository whose fetch failed is not "in sync" (Kubernetes API)', async () => {
+    const seen = await scan('ec-flux-stale', 'failed');
+    expect('error' in seen.result && seen.result.error).toMatch(/source GitRepository\/flux-system\/gr-failed not ready: GitOperationFailed/);
+    const s = seen.states[0]!;
+    expect(s.decision?.driftClass).toBe('DETECTION_STALE');
+    expect(relationshipOf(s)).toBe('desired!=actual');
+    expect(ruleIds(s)).toContain('detection-stale');
+  });
+
+  it('STATE_DRIFT (IMPORT): a security group made by hand in the account is an IMPORT candidate, and the account is not 100 % covered', async () => {
+    const seen = await scan('ec-account');
+    const s = pick(seen, (x) => x.observation.resourceRef === `aws_security_group/${rogueGroup}`, 'for the hand-made security group');
+    expect(s.observation.changeType).toBe('unmanaged');
+    expect(s.observation.diff).toContainEqual({ path: '/id', kind: 'added', actual: rogueGroup });
+    expect(s.decision).toMatchObject({ driftClass: 'STATE_DRIFT', recommendedAction: 'IMPORT' });
+    expect(relationshipOf(s)).toBe('recorded!=actual');
+    expect(ruleIds(s)).toContain('unmanaged-import');
+    expect('coverage' in seen.result ? seen.result.coverage : undefined).toBeDefined();
   });
 
   it('SECRET_DELIVERY_DRIFT: the ExternalSecret could not sync (Ready=False) on the Kubernetes API', async () => {

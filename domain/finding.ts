@@ -126,6 +126,11 @@ export const DetectionCoverageSchema = z.object({
 });
 export type DetectionCoverage = z.infer<typeof DetectionCoverageSchema>;
 
+/** True when a detection saw every resource type and every resource of its unit: only then can "no drift" mean clean. */
+export function isFullCoverage(c: DetectionCoverage): boolean {
+  return c.uncoveredTypes.length === 0 && c.coveredTypes >= c.totalTypes && c.coveredResources >= c.totalResources;
+}
+
 /** Coverage as a percentage of resources (100 when there is nothing to cover). */
 export function coveragePercent(c: DetectionCoverage): number {
   return c.totalResources === 0 ? 100 : Math.floor((c.coveredResources / c.totalResources) * 1000) / 10;

@@ -1,7 +1,7 @@
 /** One scheduled (or on-demand) scan of one unit: detect, then open or join a lifecycle per drift. */
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { OpenedLifecycle, ScanActivities } from '../activities/scan';
-import { staleObservation, type DetectionCoverage } from '../domain/finding';
+import { isFullCoverage, staleObservation, type DetectionCoverage } from '../domain/finding';
 
 const acts = proxyActivities<ScanActivities>({
   startToCloseTimeout: '10 minutes',
@@ -37,7 +37,7 @@ export async function unitScan(input: { unit: string }): Promise<UnitScanResult>
   const coverage = detection.coverage ? { coverage: detection.coverage } : {};
   if (detection.observations.length === 0) {
     // Resource types the detectors cannot read are not covered, never clean (issue 11 §2).
-    if (detection.coverage && detection.coverage.coveredResources < detection.coverage.totalResources) {
+    if (detection.coverage && !isFullCoverage(detection.coverage)) {
       return { unit: input.unit, status: 'partial', resources: detection.resources, coverage: detection.coverage };
     }
     return { unit: input.unit, status: 'clean', resources: detection.resources, ...coverage };

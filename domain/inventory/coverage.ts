@@ -1,4 +1,6 @@
-import { coveragePercent, type DetectionCoverage } from '../finding';
+import { coveragePercent, isFullCoverage, type DetectionCoverage } from '../finding';
+
+export { isFullCoverage };
 import { ACCOUNT_LISTED_TYPES, type InventoryResourceType } from './resource-types';
 import type { UnitInventoryReport } from './findings';
 import type { RecordedResource } from './tfstate';
@@ -123,12 +125,6 @@ export function accountCoverage(input: AccountCoverageInput): DetectionCoverage 
   return coverageOf(items, input.unlistedTypes ?? []);
 }
 
-/** True when the detection read every type and every resource it knows of. */
-export function isFullCoverage(c: DetectionCoverage): boolean {
-  return (
-    c.uncoveredTypes.length === 0 && c.coveredTypes >= c.totalTypes && c.coveredResources >= c.totalResources
-  );
-}
 
 /** `83.3% (5/6 types, 40/48 resources); not covered: aws_lambda_function` */
 export function describeCoverage(c: DetectionCoverage): string {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addCoverage, unitTypeDetector } from '../../activities/scan/pick-detectors';
 import type { UnitDetector } from '../../activities/scan/detectors';
 import type { ContextSource } from '../../activities/context/source';
-import type { DetectionCoverage, DriftObservation } from '../../domain/finding';
+import { isFullCoverage, type DetectionCoverage, type DriftObservation } from '../../domain/finding';
 import type { LocalDetection } from '../../activities/local-planes/local-planes';
 import { DriftManagedUnitSchema } from '../../domain/registry/schemas';
 import type { Registry } from '../../registry';
@@ -87,6 +87,18 @@ describe('unitTypeDetector: every adapter the unit type picks, merged', () => {
     const r = await d.detect('stack', now);
     if (r.status !== 'ok') throw new Error('expected ok');
     expect(r.observations[0]?.context?.unjoined).toEqual(['incidents:file: incidents.yaml:3:7 /incidents/0/status: invalid']);
+  });
+});
+
+describe('isFullCoverage: only full coverage lets "no drift" be clean (unitScan says partial otherwise)', () => {
+  it.each([
+    ['every type and resource seen', cov(3, 3), true],
+    ['a resource not seen', cov(2, 3), false],
+    ['a type that could not be listed, with no resource counted', { ...cov(3, 3), uncoveredTypes: ['aws_lambda_function'] }, false],
+    ['fewer covered types than types', { ...cov(3, 3), coveredTypes: 1, totalTypes: 2 }, false],
+    ['nothing to cover', cov(0, 0), true],
+  ])('%s', (_what, c, full) => {
+    expect(isFullCoverage(c)).toBe(full);
   });
 });
 

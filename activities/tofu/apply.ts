@@ -13,12 +13,12 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { parseTfStateV4 } from '../../domain/inventory/tfstate';
 import type { Scrubber } from '../../domain/plan/scrub';
-import { createScrubber, secretEnvValues } from '../../domain/plan/scrub';
+import { createScrubber } from '../../domain/plan/scrub';
 import type { GroupOutcome } from './process-group';
 import { runInProcessGroup } from './process-group';
 import type { TofuActivityDeps } from './run-plan';
 import { defaultSpawnEnv, isStateLockError, RunPlanInputSchema } from './run-plan';
-import { createWorkingCopy } from './working-copy';
+import { commandFailure, heartbeatIntervalOf, prepareTofuRun } from './working-copy';
 
 /**
  * A managed resource instance address as OpenTofu prints it: optional `module.<name>[<key>].` steps,
@@ -202,8 +202,7 @@ export function createTofuApplyActivities(deps: TofuApplyDeps): TofuApplyActivit
     const state = { phase: 'init' as ApplyPhase };
     const beat = (): void => heartbeat({ unit: input.unit, action, phase: state.phase });
     const hbTimeout = ctx.info.heartbeatTimeoutMs;
-    const interval =
-      deps.heartbeatIntervalMs ?? (hbTimeout ? Math.min(10_000, Math.max(50, hbTimeout / 3)) : 10_000);
+    const interval = heartbeatIntervalOf(deps.heartbeatIntervalMs, hbTimeout);
     beat();
     const ticker = setInterval(beat, interval);
     const cancelledError = (): unknown => (signal.reason as unknown) ?? new CancelledFailure('CANCELLED');
@@ -221,17 +220,7 @@ export function createTofuApplyActivities(deps: TofuApplyDeps): TofuApplyActivit
       nonRetryable: boolean,
       why?: string,
     ): ApplicationFailure => {
-      const reason = why
-        ? `${what} ${why}`
-        : o.spawnError
-          ? `${what}: ${o.spawnError}`
-          : o.timedOut
-            ? `${what} timed out after ${commandTimeoutMs} ms; its process group was killed`
-            : o.stdoutOverflow
-              ? `${what} printed more than ${maxStateBytes} bytes`
-              : o.exitSignal
-                ? `${what} was killed by ${o.exitSignal}`
-                : `${what} exited with code ${String(o.exitCode)}`;
+      const reason = why ? `${what} ${why}` : commandFailure(o, what, { commandTimeoutMs, maxStdoutBytes: maxStateBytes });
       const locked = !o.timedOut && isStateLockError(o.stderrTail);
       const e = new TofuApplyFailed(input.unit, action, phase, o.exitCode, scrub(reason), text(o), locked);
       ctx.log.warn(`${e.message}\n${e.output}`);
@@ -254,24 +243,21 @@ export function createTofuApplyActivities(deps: TofuApplyDeps): TofuApplyActivit
     };
 
     try {
-      const credentials = deps.credentialsFor ? await deps.credentialsFor(input.unit) : {};
-      const runEnv = { ...input.env, ...credentials };
-      const env = { ...baseEnv, TF_IN_AUTOMATION: '1', TF_INPUT: '0', ...runEnv };
-      const envSecrets = secretEnvValues(runEnv);
-      scrub = createScrubber(envSecrets, deps.redactor);
-      if (signal.aborted) throw cancelledError();
-
-      const wc = await createWorkingCopy({
-        workRoot: deps.workRoot,
+      const prepared = await prepareTofuRun({
         unit: input.unit,
-        stackDir: workDir,
+        env: input.env,
         ...(input.sourceRoot ? { sourceRoot: input.sourceRoot } : {}),
-      }).catch((err: unknown) => {
-        throw ApplicationFailure.nonRetryable(
-          `cannot create the working copy: ${err instanceof Error ? err.message : String(err)}`,
-          'InvalidApplyInput',
-        );
+        workDir,
+        workRoot: deps.workRoot,
+        baseEnv,
+        ...(deps.credentialsFor ? { credentialsFor: deps.credentialsFor } : {}),
+        ...(deps.redactor ? { redactor: deps.redactor } : {}),
+        signal,
+        cancelledError,
+        invalidInputType: 'InvalidApplyInput',
       });
+      const { env, envSecrets, wc } = prepared;
+      scrub = prepared.scrub;
       if (!deps.keepWorkingCopy) removeCopy = wc.remove;
       const exec = async (args: string[], captureStdout = false): Promise<GroupOutcome> => {
         beat();

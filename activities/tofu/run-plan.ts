@@ -9,11 +9,11 @@ import { assertNoDuplicateKeys } from '../../domain/plan/parse-plan-json';
 import type { NormalizedPlan } from '../../domain/plan/normalized-plan-schema';
 import { collectSensitiveValues, redactPlan } from '../../domain/plan/redact-plan';
 import type { Scrubber } from '../../domain/plan/scrub';
-import { createScrubber, secretEnvValues } from '../../domain/plan/scrub';
+import { createScrubber } from '../../domain/plan/scrub';
 import type { Redactor } from '../../domain/redaction';
 import type { GroupOutcome } from './process-group';
 import { runInProcessGroup } from './process-group';
-import { createWorkingCopy } from './working-copy';
+import { commandFailure, heartbeatIntervalOf, prepareTofuRun } from './working-copy';
 
 /** Input of {@link TofuActivities.runPlan}. It is recorded in workflow history: never put a secret in it. */
 export const RunPlanInputSchema = z.object({
@@ -218,8 +218,7 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
     const state = { phase: 'prepare' as RunPlanPhase, attempt: 0 };
     const beat = (): void => heartbeat({ unit: input.unit, phase: state.phase, attempt: state.attempt });
     const hbTimeout = ctx.info.heartbeatTimeoutMs;
-    const interval =
-      deps.heartbeatIntervalMs ?? (hbTimeout ? Math.min(10_000, Math.max(50, hbTimeout / 3)) : 10_000);
+    const interval = heartbeatIntervalOf(deps.heartbeatIntervalMs, hbTimeout);
     beat();
     const ticker = setInterval(beat, interval);
 
@@ -240,33 +239,25 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
     const excerpt = (o: GroupOutcome): string =>
       scrub(o.stderrTail.replace(ANSI, '')).slice(-excerptBytes).trim();
     const cancelledError = (): unknown => (signal.reason as unknown) ?? new CancelledFailure('CANCELLED');
-    const failure = (o: GroupOutcome, what: string): string => {
-      if (o.spawnError) return `${what}: ${o.spawnError}`;
-      if (o.timedOut) return `${what} timed out after ${commandTimeoutMs} ms; its process group was killed`;
-      if (o.stdoutOverflow) return `${what} printed more than ${maxPlanJsonBytes} bytes`;
-      if (o.exitSignal) return `${what} was killed by ${o.exitSignal}`;
-      return `${what} exited with code ${String(o.exitCode)}`;
-    };
+    const failure = (o: GroupOutcome, what: string): string => commandFailure(o, what, { commandTimeoutMs, maxStdoutBytes: maxPlanJsonBytes });
 
     let removeCopy: (() => Promise<void>) | undefined;
     try {
-      const credentials = deps.credentialsFor ? await deps.credentialsFor(input.unit) : {};
-      const runEnv = { ...input.env, ...credentials };
-      const env = { ...baseEnv, TF_IN_AUTOMATION: '1', TF_INPUT: '0', ...runEnv };
-      scrub = createScrubber(secretEnvValues(runEnv), deps.redactor);
-      if (signal.aborted) throw cancelledError();
-
-      const wc = await createWorkingCopy({
-        workRoot: deps.workRoot,
+      const prepared = await prepareTofuRun({
         unit: input.unit,
-        stackDir: workDir,
+        env: input.env,
         ...(input.sourceRoot ? { sourceRoot: input.sourceRoot } : {}),
-      }).catch((err: unknown) => {
-        throw ApplicationFailure.nonRetryable(
-          `cannot create the working copy: ${err instanceof Error ? err.message : String(err)}`,
-          'InvalidPlanInput',
-        );
+        workDir,
+        workRoot: deps.workRoot,
+        baseEnv,
+        ...(deps.credentialsFor ? { credentialsFor: deps.credentialsFor } : {}),
+        ...(deps.redactor ? { redactor: deps.redactor } : {}),
+        signal,
+        cancelledError,
+        invalidInputType: 'InvalidPlanInput',
       });
+      const { env, envSecrets, wc } = prepared;
+      scrub = prepared.scrub;
       if (!deps.keepWorkingCopy) removeCopy = wc.remove;
       const planFile = path.join(wc.root, 'driftplane.tfplan');
       const run = (args: string[], captureStdout = false): Promise<GroupOutcome> =>
@@ -379,7 +370,7 @@ export function createTofuActivities(deps: TofuActivityDeps): TofuActivities {
       const sensitive = collectSensitiveValues(json, deps.redactor).filter(
         (v) => v !== 'true' && v !== 'false' && v !== 'null',
       );
-      scrub = createScrubber([...secretEnvValues(runEnv), ...sensitive], deps.redactor);
+      scrub = createScrubber([...envSecrets, ...sensitive], deps.redactor);
 
       state.phase = 'normalize';
       let normalized: NormalizedPlan;

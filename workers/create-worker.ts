@@ -52,11 +52,11 @@ export async function createDriftplaneWorker(
   const slack = slackWorkerParts(config, client);
   const notifier = opts.notifier ?? slack?.notifier ?? new ConsoleNotifier();
   const redactor = await installationRedactor(config);
-  const registryForAudit = cachedRegistry(config.registryDir);
+  const registry = cachedRegistry(config.registryDir);
   // The demo's audit lines name break-glass roles as the registry declares them for the unit.
   const planes = new LocalPlanes(config.planesDir, redactor, {
     auditActors: async (unit) => {
-      const r = await registryForAudit();
+      const r = await registry();
       return { breakGlassRoleArns: r ? breakGlassRolesFor(r, unit) : [] };
     },
   });
@@ -73,7 +73,7 @@ export async function createDriftplaneWorker(
     ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
   };
   // Every adapter, picked per unit by type in one place; context joined; every detection redacted (docs/detection.md).
-  const { detector } = detectionParts(config, { aws, planes, redactor, status, evidence, processCredentials: unitProcessCredentials(config, awsConfig) });
+  const { detector } = detectionParts(config, { aws, planes, redactor, status, registry, evidence, processCredentials: unitProcessCredentials(config, awsConfig) });
   // Classification asks Temporal about open hotfix windows; emergency drift is attached to its window.
   const hotfix = createHotfixLookup({ client, registryDir: config.registryDir });
   const policy = createRegistryPolicySource({

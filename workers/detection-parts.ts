@@ -41,6 +41,8 @@ export interface DetectionDeps {
   planes: LocalPlanes;
   redactor: Redactor;
   status: DetectionStatusStore;
+  /** The worker's registry reader (default: one of its own, {@link cachedRegistry}). */
+  registry?: () => Promise<Registry | undefined>;
   /** Where the plan detector keeps raw plans (content-addressed artifacts). */
   evidence: EvidenceStore;
   /** The unit's own credentials as a tofu process environment (workers/reconcile-parts.ts). */
@@ -55,7 +57,7 @@ export interface DetectionDeps {
  * enables joined into every observation, and every detection redacted on its way out.
  */
 export function detectionParts(config: Config, deps: DetectionDeps): { detector: UnitDetector; registry: () => Promise<Registry | undefined>; context: ContextSource[] } {
-  const registry = cachedRegistry(config.registryDir);
+  const registry = deps.registry ?? cachedRegistry(config.registryDir);
   const kubeconfig = config.reconcile.kubeconfig;
   const clusterFor = (_cluster: string) => (kubeconfig ? { kubeconfigPath: kubeconfig } : undefined);
   const adapters: Partial<Record<DetectorName, UnitDetector>> = {

@@ -49,6 +49,13 @@ export interface EvidenceStoreOptions {
   fs?: FileOps;
   /** How often one append may lose the race for the next seq before giving up (default 1000). */
   maxAttempts?: number;
+  /**
+   * Called with the stored record after every append, also when the key was already there (a
+   * retried activity), so a projection of the evidence (the findings ledger) is written at least
+   * once per record; it must be idempotent. A failure fails the append (retryable): the record
+   * stays written and the retry projects it again.
+   */
+  onAppend?: (record: EvidenceRecord) => Promise<void>;
 }
 
 const RECORD_NAME = /^(\d{6})-.*\.json$/;
@@ -139,6 +146,12 @@ export class EvidenceStore {
 
   /** Appends a record unless one with the same key exists; returns the stored record either way. */
   async append(entry: { findingId: string; key: string; step: string; runId: string; at: string; data: unknown }): Promise<EvidenceRecord> {
+    const stored = await this.appendOnce(entry);
+    await this.options.onAppend?.(stored);
+    return stored;
+  }
+
+  private appendOnce(entry: { findingId: string; key: string; step: string; runId: string; at: string; data: unknown }): Promise<EvidenceRecord> {
     const dir = this.folderOf(entry.findingId);
     return serialized(path.resolve(dir), async () => {
       for (let attempt = 1; ; attempt++) {

@@ -9,6 +9,10 @@ import { healthModule } from './health';
 import { startServer, type RunningServer } from './server';
 import { slackFromConfig } from './slack';
 import { githubFromConfig } from './github';
+import { sharedLedger } from '../ledger';
+import { createDashboardAuth } from './dashboard/auth';
+import { dashboardModule } from './dashboard';
+import { metricsModule } from './metrics';
 
 export { buildServer, startServer, type ServeModule, type RunningServer } from './server';
 
@@ -23,16 +27,26 @@ export async function startDriftplaneServer(
 ): Promise<RunningServer> {
   const slack = slackFromConfig(config, opts);
   const github = githubFromConfig(config, opts.log ? { log: opts.log } : {});
-  const server = await startServer([healthModule, slack.module, github.module], {
-    host: listen.host ?? DEFAULT_SERVE_HOST,
-    port: listen.port ?? config.servePort,
-  });
+  const host = listen.host ?? DEFAULT_SERVE_HOST;
+  // The ledger the dashboard and /metrics read: the same handle as a worker in this process (PGlite).
+  const ledger = await sharedLedger(config.ledger.url);
+  const auth = await createDashboardAuth(config, { listenHost: host, ...(opts.log ? { log: opts.log } : {}), ...(opts.sign ? { sign: opts.sign } : {}) });
+  const modules = [healthModule, slack.module, github.module, auth.module, dashboardModule({ config, ledger, auth }), metricsModule({ config, ledger })];
+  let server: RunningServer;
+  try {
+    server = await startServer(modules, { host, port: listen.port ?? config.servePort });
+  } catch (err) {
+    await Promise.allSettled([slack.close(), github.close(), auth.close(), ledger.close()]);
+    throw err;
+  }
   return {
     ...server,
     close: async () => {
       await server.close();
       await slack.close();
       await github.close();
+      await auth.close();
+      await ledger.close();
     },
   };
 }

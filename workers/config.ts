@@ -26,7 +26,19 @@ export const ConfigSchema = z.object({
   DRIFTPLANE_VERIFY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   DRIFTPLANE_MAX_REASON_BYTES: z.coerce.number().int().min(64).max(16_384).default(2048),
   DRIFTPLANE_WORKFLOW_BUNDLE: z.string().optional(),
-  DRIFTPLANE_DETECTION_DIR: z.string().optional(),
+  DRIFTPLANE_LEDGER_URL: z.string().regex(/^(postgres(ql)?:\/\/|pglite:)/i, 'postgres://user@host:port/db, pglite:<folder> or pglite:memory').optional(),
+  DRIFTPLANE_BUDGET_WINDOW: Duration.default('30d'),
+  DRIFTPLANE_DASHBOARD_URL: z.url().optional(),
+  DRIFTPLANE_DASHBOARD_DEV_USER: z.email().optional(),
+  DRIFTPLANE_OIDC_ISSUER: z.url().optional(),
+  DRIFTPLANE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  DRIFTPLANE_OIDC_CLIENT_SECRET_FILE: z.string().optional(),
+  DRIFTPLANE_SESSION_SECRET_FILE: z.string().optional(),
+  DRIFTPLANE_WORKER_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i, 'host:port, e.g. 127.0.0.1:9464').optional(),
+  DRIFTPLANE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   DRIFTPLANE_AWS_ENDPOINT: z.url().optional(),
   DRIFTPLANE_AWS_REGION: z.string().min(1).default('us-east-1'),
   DRIFTPLANE_AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
@@ -95,8 +107,35 @@ export interface Config {
   /** UTF-8 bytes an approval's reason may take. */
   maxReasonBytes: number;
   workflowBundle?: string;
-  /** One JSON file per unit: last detection attempt, last success, last error (staleness). */
-  detectionStatusDir: string;
+  /**
+   * The findings ledger (ledger/, docs/ledger.md): DRIFTPLANE_LEDGER_URL, else PGlite in
+   * `$DRIFTPLANE_HOME/ledger` (one process at a time: the demo and `driftplane dev` run the worker
+   * and `serve` in one process; separate processes need PostgreSQL). Holds every lifecycle's stage
+   * transitions and each unit's detection record (staleness), shared by every worker.
+   */
+  ledger: { url: string; budgetWindow: string };
+  /**
+   * The dashboard's sign-in (docs/dashboard.md). OIDC when an issuer is set (the client secret and
+   * session secret read from files at start, never from the environment); otherwise, when
+   * DRIFTPLANE_DASHBOARD_DEV_USER is set and `serve` binds loopback only, local-development mode:
+   * every request is that person. With neither, the read views are open on loopback and answering
+   * is refused.
+   */
+  dashboard: {
+    publicUrl?: string;
+    devUser?: string;
+    oidc?: { issuer: string; clientId: string; clientSecretFile?: string };
+    sessionSecretFile?: string;
+  };
+  /** Metrics, logs and traces (docs/observability.md). */
+  telemetry: {
+    /** Temporal's own worker metrics in Prometheus format on this address (Runtime telemetry); unset: off. */
+    workerMetricsAddress?: string;
+    logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    /** OTLP/HTTP traces endpoint (`…/v1/traces`); unset: tracing off. */
+    otlpTracesEndpoint?: string;
+    serviceName: string;
+  };
   aws: AwsConfig;
   /** Where the installation's redaction key is kept when DRIFTPLANE_REDACTION_KEY is unset: `$DRIFTPLANE_HOME/redaction.key`. */
   redactionKeyFile: string;
@@ -181,6 +220,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       { location: { field: 'DRIFTPLANE_PAGERDUTY_TOKEN_FILE' }, message: 'DRIFTPLANE_PAGERDUTY_TOKEN_FILE: required with DRIFTPLANE_PAGERDUTY_API_URL' },
     ]);
   }
+  if (Boolean(c.DRIFTPLANE_OIDC_ISSUER) !== Boolean(c.DRIFTPLANE_OIDC_CLIENT_ID)) {
+    const missing = c.DRIFTPLANE_OIDC_ISSUER ? 'DRIFTPLANE_OIDC_CLIENT_ID' : 'DRIFTPLANE_OIDC_ISSUER';
+    throw new InputError(`invalid environment: DRIFTPLANE_OIDC_ISSUER and DRIFTPLANE_OIDC_CLIENT_ID go together (${missing} is missing)`, { file: 'environment' }, [
+      { location: { field: missing }, message: `${missing}: required with the other OIDC setting` },
+    ]);
+  }
   const home = path.resolve(c.DRIFTPLANE_HOME);
   const redactionKeyFile = path.join(home, 'redaction.key');
   let redactionKey: Uint8Array | undefined;
@@ -199,7 +244,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     verifyAttempts: c.DRIFTPLANE_VERIFY_ATTEMPTS,
     maxReasonBytes: c.DRIFTPLANE_MAX_REASON_BYTES,
     ...(c.DRIFTPLANE_WORKFLOW_BUNDLE ? { workflowBundle: path.resolve(c.DRIFTPLANE_WORKFLOW_BUNDLE) } : {}),
-    detectionStatusDir: path.resolve(c.DRIFTPLANE_DETECTION_DIR ?? path.join(home, 'detection')),
+    ledger: { url: c.DRIFTPLANE_LEDGER_URL ?? `pglite:${path.join(home, 'ledger')}`, budgetWindow: c.DRIFTPLANE_BUDGET_WINDOW },
+    dashboard: {
+      ...(c.DRIFTPLANE_DASHBOARD_URL ? { publicUrl: c.DRIFTPLANE_DASHBOARD_URL.replace(/\/+$/, '') } : {}),
+      ...(c.DRIFTPLANE_DASHBOARD_DEV_USER ? { devUser: c.DRIFTPLANE_DASHBOARD_DEV_USER.toLowerCase() } : {}),
+      ...(c.DRIFTPLANE_OIDC_ISSUER && c.DRIFTPLANE_OIDC_CLIENT_ID
+        ? { oidc: { issuer: c.DRIFTPLANE_OIDC_ISSUER, clientId: c.DRIFTPLANE_OIDC_CLIENT_ID, ...(c.DRIFTPLANE_OIDC_CLIENT_SECRET_FILE ? { clientSecretFile: path.resolve(c.DRIFTPLANE_OIDC_CLIENT_SECRET_FILE) } : {}) } }
+        : {}),
+      ...(c.DRIFTPLANE_SESSION_SECRET_FILE ? { sessionSecretFile: path.resolve(c.DRIFTPLANE_SESSION_SECRET_FILE) } : {}),
+    },
+    telemetry: {
+      ...(c.DRIFTPLANE_WORKER_METRICS_ADDRESS ? { workerMetricsAddress: c.DRIFTPLANE_WORKER_METRICS_ADDRESS } : {}),
+      logLevel: c.DRIFTPLANE_LOG_LEVEL,
+      ...(c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || c.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? { otlpTracesEndpoint: c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(c.OTEL_EXPORTER_OTLP_ENDPOINT as string).replace(/\/+$/, '')}/v1/traces` }
+        : {}),
+      serviceName: c.OTEL_SERVICE_NAME ?? 'driftplane',
+    },
     redactionKeyFile,
     signing: { home, ...(c.DRIFTPLANE_SIGNING_KEY ? { key: () => parseRedactionKey(c.DRIFTPLANE_SIGNING_KEY as string) as Uint8Array } : {}) },
     redactionKey: () => (redactionKey ??= c.DRIFTPLANE_REDACTION_KEY ? (parseRedactionKey(c.DRIFTPLANE_REDACTION_KEY) as Uint8Array) : readOrCreateRedactionKey(redactionKeyFile)),

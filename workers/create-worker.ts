@@ -13,7 +13,7 @@ import { createHotfixLookup } from '../activities/hotfix/window-lookup';
 import { slackWorkerParts } from '../activities/slack/worker-parts';
 import { createScanActivities } from '../activities/scan';
 import { createStatementSigner } from './signing-keys';
-import { DetectionStatusStore } from '../activities/scan/detection-status';
+import { sharedLedger, type Ledger } from '../ledger';
 import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
 import { breakGlassRolesFor, loadRegistry } from '../registry';
 import { cachedRegistry, detectionParts } from './detection-parts';
@@ -37,6 +37,8 @@ export interface DriftplaneWorker {
   worker: Worker;
   client: Client;
   notifier: Notifier;
+  /** The findings ledger this worker writes (closed by `close()`). */
+  ledger: Ledger;
   /** Closes the connections (after the worker has stopped). */
   close(): Promise<void>;
 }
@@ -65,8 +67,11 @@ export async function createDriftplaneWorker(
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     ...(config.aws.baseCredentials ? { baseCredentials: config.aws.baseCredentials } : {}),
   });
-  const status = new DetectionStatusStore(config.detectionStatusDir);
-  const evidence = new EvidenceStore(config.evidenceDir);
+  // The findings ledger (PostgreSQL, or PGlite in-process): migrated at start, shared with `serve` in this process.
+  const ledger = await sharedLedger(config.ledger.url);
+  const status = ledger.detection;
+  // Every evidence record is projected into the ledger as it is written (idempotent by finding, run and step).
+  const evidence = new EvidenceStore(config.evidenceDir, { onAppend: (record) => ledger.recordEvidence(record) });
   const awsConfig = {
     region: config.aws.region,
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
@@ -132,8 +137,10 @@ export async function createDriftplaneWorker(
     worker,
     client,
     notifier,
+    ledger,
     close: async () => {
       await clientConnection.close();
+      await ledger.close();
       if (!opts.connection) await nativeConnection.close();
     },
   };

@@ -9,7 +9,7 @@ import { gitMatchingChangeSource } from '../activities/git-local/matching-change
 import { githubMatchingChangeSource } from '../activities/github/matching-change';
 import { externalSecretsDetector, fluxDetector } from '../activities/kubernetes';
 import type { LocalPlanes } from '../activities/local-planes/local-planes';
-import type { DetectionStatusStore } from '../activities/scan/detection-status';
+import type { DetectionStatusRepo } from '../ledger/detection';
 import { awsInventoryDetector, localPlanesDetector, redactingDetector, type UnitDetector } from '../activities/scan/detectors';
 import { unitTypeDetector, type DetectorName } from '../activities/scan/pick-detectors';
 import type { Redactor } from '../domain/redaction';
@@ -40,7 +40,7 @@ export interface DetectionDeps {
   aws: AwsActivities;
   planes: LocalPlanes;
   redactor: Redactor;
-  status: DetectionStatusStore;
+  status: DetectionStatusRepo;
   /** The worker's registry reader (default: one of its own, {@link cachedRegistry}). */
   registry?: () => Promise<Registry | undefined>;
   /** Where the plan detector keeps raw plans (content-addressed artifacts). */

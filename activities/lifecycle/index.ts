@@ -7,7 +7,7 @@ import type { EvidenceStore } from '../../evidence/evidence-store';
 import type { LocalPlanes } from '../local-planes/local-planes';
 import type { Notifier } from '../notify/console-notifier';
 import { notificationDetails } from '../notify/notification-details';
-import type { DetectionStatusStore } from '../scan/detection-status';
+import type { DetectionStatusRepo } from '../../ledger/detection';
 import { localPlanesDetector, type UnitDetector } from '../scan/detectors';
 import { UnknownUnitError, type PolicySource } from './registry-policy';
 import type { HotfixLookup } from '../hotfix/window-lookup';
@@ -35,7 +35,7 @@ export interface LifecycleDeps {
   /** Detects (for verification) and reverts per unit. Default: the local planes only. */
   detector?: UnitDetector;
   /** Records verification detections too: a successful one is a unit's last success. */
-  status?: DetectionStatusStore;
+  status?: DetectionStatusRepo;
   policy: PolicySource;
   notifier: Notifier;
   /** How long approvers have before an escalation, how many escalations before the lifecycle expires. */

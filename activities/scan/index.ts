@@ -7,11 +7,11 @@ import { detected, type LifecycleInput, type LifecycleState, type PreviousRun } 
 import { LifecycleStateKey, UnitKey } from '../../workflows/search-attributes';
 import { detectionIntervalMs, loadRegistry, type Registry } from '../../registry';
 import type { LocalDetection, LocalPlanes } from '../local-planes/local-planes';
-import { isOverdue, type DetectionStatusStore } from './detection-status';
+import { isOverdue, type DetectionStatusRepo } from '../../ledger/detection';
 import { localPlanesDetector, type UnitDetector } from './detectors';
 
-export { DetectionStatusError, DetectionStatusSchema, DetectionStatusStore, isOverdue } from './detection-status';
-export type { DetectionStatus } from './detection-status';
+export { DetectionStatusSchema, isOverdue } from '../../ledger/detection';
+export type { DetectionStatus, DetectionStatusRepo } from '../../ledger/detection';
 export { awsInventoryDetector, awsUnitOf, localPlanesDetector, routeDetectors } from './detectors';
 export type { AwsInventoryDetectorDeps, ExecutorResult, UnitDetector } from './detectors';
 
@@ -138,7 +138,7 @@ export interface ScanDeps {
   /** The detector per unit (default: local planes only). */
   detector?: UnitDetector;
   /** Where each unit's last attempt and last success are recorded (staleness). Unset: not recorded. */
-  status?: DetectionStatusStore;
+  status?: DetectionStatusRepo;
   /** The registry, for the staleness sweep's intervals and each unit's reopen window (unset: 7d everywhere). */
   registryDir?: string;
   /** The reopen window of units whose policy sets none (DRIFTPLANE_REOPEN_WINDOW; `off` turns reopening off). Default 7d. */

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerBudgetCommands } from './budgets';
 import { registerClassifyCommands } from './classify';
+import { registerDbCommands } from './db';
 import { registerDevCommands } from './dev';
 import { registerEvidenceCommands } from './evidence';
 import { registerHotfixCommands } from './hotfix';
@@ -22,6 +24,8 @@ export const commandGroups: RegisterCommands[] = [
   registerLifecycleCommands,
   registerPrsCommands,
   registerEvidenceCommands,
+  registerBudgetCommands,
+  registerDbCommands,
   registerKeysCommands,
   registerHotfixCommands,
   registerScheduleCommands,

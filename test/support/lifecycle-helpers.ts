@@ -2,6 +2,7 @@
  * Lifecycle test helpers that need no test runner: the record-histories script uses them too
  * (vitest cannot be loaded outside its runner).
  */
+import { freshPostgresUrl } from './ledger-db';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -34,6 +35,8 @@ export async function testConfig(address: string, overrides: Record<string, stri
     // Test files scan the same drifts on one shared server: a close in one file must not make the
     // next file's lifecycle a regression. Tests of reopening set a window.
     DRIFTPLANE_REOPEN_WINDOW: 'off',
+    // Workflow tests write the ledger on the machine's real PostgreSQL, a database of their own.
+    DRIFTPLANE_LEDGER_URL: await freshPostgresUrl(),
     ...overrides,
   });
 }

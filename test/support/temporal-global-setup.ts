@@ -1,3 +1,4 @@
+import { dropLeftoverDatabases } from './ledger-db';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { locateTemporalCli } from '../../cli/local-tools';
@@ -14,6 +15,8 @@ let env: TestWorkflowEnvironment | undefined;
 
 /** One real Temporal dev server (the Temporal CLI, SQLite in memory) for the whole test run. */
 export async function setup(project: TestProject): Promise<void> {
+  // Databases of earlier runs that were killed before they could drop theirs.
+  await dropLeftoverDatabases();
   env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: locateTemporalCli() },

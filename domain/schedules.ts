@@ -9,10 +9,14 @@ export const MANAGED_SCHEDULE_PREFIX = 'driftplane-';
 export const STALENESS_SWEEP_SCHEDULE_ID = `${MANAGED_SCHEDULE_PREFIX}staleness-sweep`;
 const STALENESS_SWEEP_EVERY_MS = 15 * 60_000;
 
+/** The budget sweep's schedule: every 5 minutes, the shortest window of the burn-rate alerts (domain/budgets/burn-rate.ts). */
+export const BUDGET_SWEEP_SCHEDULE_ID = `${MANAGED_SCHEDULE_PREFIX}budget-sweep`;
+const BUDGET_SWEEP_EVERY_MS = 5 * 60_000;
+
 /** One schedule as the registry wants it. */
 export interface DesiredSchedule {
   scheduleId: string;
-  workflowType: 'unitScan' | 'stalenessSweep';
+  workflowType: 'unitScan' | 'stalenessSweep' | 'budgetSweep';
   args: unknown[];
   /** Exactly one of `everyMs` and `cron`. */
   everyMs?: number;
@@ -38,7 +42,8 @@ function withSignature(s: Omit<DesiredSchedule, 'signature'>): DesiredSchedule {
 
 /**
  * The schedules the registry asks for: one scan per unit, every tier interval (or the unit's own
- * frequency or cron), plus the staleness sweep, all on one task queue. Sorted by id.
+ * frequency or cron), plus the staleness sweep (every 15 minutes) and the budget sweep (every 5
+ * minutes), all on one task queue. Sorted by id.
  */
 export function desiredSchedules(units: Iterable<DriftManagedUnit>, taskQueue: string): DesiredSchedule[] {
   const out: DesiredSchedule[] = [];
@@ -59,6 +64,7 @@ export function desiredSchedules(units: Iterable<DriftManagedUnit>, taskQueue: s
     );
   }
   out.push(withSignature({ scheduleId: STALENESS_SWEEP_SCHEDULE_ID, workflowType: 'stalenessSweep', args: [{}], everyMs: STALENESS_SWEEP_EVERY_MS, taskQueue }));
+  out.push(withSignature({ scheduleId: BUDGET_SWEEP_SCHEDULE_ID, workflowType: 'budgetSweep', args: [{}], everyMs: BUDGET_SWEEP_EVERY_MS, taskQueue }));
   return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
 }
 

@@ -8,6 +8,7 @@ import { createRegistryPolicySource } from '../activities/lifecycle/registry-pol
 import { LocalPlanes } from '../activities/local-planes/local-planes';
 import { ConsoleNotifier, type Notifier } from '../activities/notify/console-notifier';
 import { createAwsActivities } from '../activities/aws';
+import { createBudgetActivities } from '../activities/budgets';
 import { createHotfixActivities } from '../activities/hotfix';
 import { createHotfixLookup } from '../activities/hotfix/window-lookup';
 import { slackWorkerParts } from '../activities/slack/worker-parts';
@@ -123,6 +124,8 @@ export async function createDriftplaneWorker(
     ...aws,
     ...createHotfixActivities({ evidence, notifier, registryDir: config.registryDir }),
     ...slack?.activities,
+    // Drift budgets evaluated from the ledger every 5 minutes; a state change is routed once (docs/budgets.md).
+    ...createBudgetActivities({ db: ledger.db, notifier, registryDir: config.registryDir, budgetWindow: config.ledger.budgetWindow }),
   };
   const worker = await Worker.create({
     connection: nativeConnection,

@@ -4,3 +4,4 @@ export { unitScan } from './unit-scan';
 export { stalenessSweep } from './staleness-sweep';
 export { hotfixWindow } from './hotfix-window';
 export { slackThread } from './slack-thread';
+export { budgetSweep } from './budget-sweep';

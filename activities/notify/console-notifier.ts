@@ -1,6 +1,9 @@
+/** Budget state changes (activities/budgets): a budget started burning, is exhausted, or recovered. */
+export type BudgetNotificationKind = 'budget-burning' | 'budget-exhausted' | 'budget-recovered';
+
 /** A notification about a finding, to a routing target (Slack channel, issue repo, on-call, ...). */
 export interface Notification {
-  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'approval-progress' | 'answered' | 'closed' | HotfixNotificationKind;
+  kind: 'routed' | 'approval-requested' | 'escalated' | 'incident' | 'approval-progress' | 'answered' | 'closed' | HotfixNotificationKind | BudgetNotificationKind;
   findingId: string;
   targets: string[];
   text: string;

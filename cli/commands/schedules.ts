@@ -28,7 +28,7 @@ export function registerScheduleCommands(program: Command): void {
     .command('schedules')
     .description(
       'Temporal Schedules, one scan per registered unit (interval from its schedule or risk tier: critical 15m, ' +
-        'high 1h, standard 6h, low 24h) plus the staleness sweep every 15m, kept in step with the registry.',
+        'high 1h, standard 6h, low 24h) plus the staleness sweep every 15m and the budget sweep every 5m, kept in step with the registry.',
     );
 
   schedules

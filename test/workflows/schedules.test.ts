@@ -41,7 +41,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string }>
 }
 
 describe('schedules sync', () => {
-  it('creates one schedule per unit plus the sweep, is idempotent, updates and deletes only what it owns, and keeps a pause', async () => {
+  it('creates one schedule per unit plus the two sweeps, is idempotent, updates and deletes only what it owns, and keeps a pause', async () => {
     const client = t.env.client;
     await client.schedule.create({
       scheduleId: 'someone-elses-nightly',
@@ -51,7 +51,8 @@ describe('schedules sync', () => {
 
     const desired = desiredSchedules(registry.units.values(), t.config.taskQueue);
     const first = planScheduleSync(desired, await readManagedSchedules(client, ids()));
-    expect(first.create).toHaveLength(registry.units.size + 1);
+    // One scan per unit, the staleness sweep and the budget sweep.
+    expect(first.create).toHaveLength(registry.units.size + 2);
     await applySchedulePlan(client, first);
     expect(inStep(planScheduleSync(desired, await readManagedSchedules(client, ids())))).toBe(true);
 

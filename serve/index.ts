@@ -25,12 +25,16 @@ export async function startDriftplaneServer(
   listen: { host?: string; port?: number } = {},
   opts: { log?: (line: string) => void; sign?: (s: ApprovalStatement) => SignedStatement } = {},
 ): Promise<RunningServer> {
+  const host = listen.host ?? DEFAULT_SERVE_HOST;
+  // First: a bad sign-in configuration (dev mode off loopback, an unreadable secret) fails before anything is opened.
+  const auth = await createDashboardAuth(config, { listenHost: host, ...(opts.log ? { log: opts.log } : {}), ...(opts.sign ? { sign: opts.sign } : {}) });
   const slack = slackFromConfig(config, opts);
   const github = githubFromConfig(config, opts.log ? { log: opts.log } : {});
-  const host = listen.host ?? DEFAULT_SERVE_HOST;
   // The ledger the dashboard and /metrics read: the same handle as a worker in this process (PGlite).
-  const ledger = await sharedLedger(config.ledger.url);
-  const auth = await createDashboardAuth(config, { listenHost: host, ...(opts.log ? { log: opts.log } : {}), ...(opts.sign ? { sign: opts.sign } : {}) });
+  const ledger = await sharedLedger(config.ledger.url).catch(async (err: unknown) => {
+    await Promise.allSettled([slack.close(), github.close(), auth.close()]);
+    throw err;
+  });
   const modules = [healthModule, slack.module, github.module, auth.module, dashboardModule({ config, ledger, auth }), metricsModule({ config, ledger })];
   let server: RunningServer;
   try {

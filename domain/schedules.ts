@@ -102,3 +102,13 @@ export function planScheduleSync(desired: DesiredSchedule[], existing: ExistingS
 
 /** True when the server already matches the registry. */
 export const inStep = (p: SchedulePlan): boolean => p.create.length + p.update.length + p.remove.length === 0;
+
+/**
+ * The one staleness rule (the sweep's `isOverdue`, a budget's `detectionInterval`): a unit is
+ * overdue when its last success (ms) is older than `intervalMs` at `nowMs`, or, never having
+ * succeeded, when driftplane first saw it longer ago than that; with neither it is overdue.
+ */
+export function overdueAt(lastSuccessMs: number | undefined, firstSeenMs: number | undefined, intervalMs: number, nowMs: number): boolean {
+  const since = lastSuccessMs ?? firstSeenMs;
+  return since === undefined || nowMs - since > intervalMs;
+}

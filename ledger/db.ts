@@ -8,6 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { lockFolder } from './folder-lock';
 
 /** A connection (or a transaction) to the ledger's database. */
 export interface SqlDb {
@@ -93,7 +94,15 @@ async function openPostgres(url: string, max: number): Promise<SqlDb> {
 async function openPglite(dataDir: string | undefined): Promise<SqlDb> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const pg = await PGlite.create(dataDir ? { dataDir } : {});
+  // PGlite takes no lock of its own: a second process on the same folder would corrupt it.
+  const lock = dataDir ? await lockFolder(dataDir) : undefined;
+  let pg: InstanceType<typeof PGlite>;
+  try {
+    pg = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   type Q = { query: <R>(sql: string, params?: unknown[]) => Promise<{ rows: R[] }>; exec: (sql: string) => Promise<unknown> };
   const over = (q: Q): Omit<SqlDb, 'transaction' | 'close'> => ({
     engine: 'pglite',
@@ -105,11 +114,17 @@ async function openPglite(dataDir: string | undefined): Promise<SqlDb> {
   const db: SqlDb = {
     ...over(pg as unknown as Q),
     transaction: <T>(fn: (tx: SqlDb) => Promise<T>) =>
-      pg.transaction(async (t) => {
+      pg.transaction(async (t: unknown) => {
         const tx: SqlDb = { ...over(t as unknown as Q), transaction: (inner) => inner(tx), close: async () => undefined };
         return fn(tx);
       }),
-    close: () => pg.close(),
+    close: async () => {
+      try {
+        await pg.close();
+      } finally {
+        await lock?.release();
+      }
+    },
   };
   return db;
 }

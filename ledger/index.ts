@@ -11,6 +11,8 @@ import { LedgerDetectionStatus, type DetectionStatusRepo } from './detection';
 import { recordEvidence, type LedgerEvidence } from './findings';
 
 export { openDb, redactUrl, LedgerUrlError, type SqlDb } from './db';
+export { LedgerInUseError } from './folder-lock';
+export { DetectionStatusError } from './detection';
 export { migrate, loadMigrations, MigrationError, MIGRATIONS_DIR } from './migrate';
 export type { LedgerEvidence } from './findings';
 export type { DetectionStatusRepo } from './detection';

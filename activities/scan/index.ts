@@ -158,7 +158,7 @@ export function createScanActivities(deps: ScanDeps) {
   const detector = deps.detector ?? localPlanesDetector(deps.planes);
   return {
     /**
-     * Runs the unit's detector and records the attempt (last success, last error) durably. A unit
+     * Runs the unit's detector and records the attempt (last success, last error) in the ledger. A unit
      * no detector can observe is a failed detection, never "no drift".
      */
     async detectUnit(input: { unit: string }): Promise<LocalDetection> {
@@ -187,7 +187,7 @@ export function createScanActivities(deps: ScanDeps) {
      */
     async findOverdueUnits(input: { units?: string[] }): Promise<OverdueUnit[]> {
       if (!deps.registryDir) throw ApplicationFailure.nonRetryable('the staleness sweep needs the registry', 'InvalidInput');
-      if (!deps.status) throw ApplicationFailure.nonRetryable('the staleness sweep needs the detection status store', 'InvalidInput');
+      if (!deps.status) throw ApplicationFailure.nonRetryable("the staleness sweep needs the ledger's detection records", 'InvalidInput');
       const loaded = await loadRegistry(deps.registryDir);
       if (!loaded.ok) throw new Error(`registry at ${deps.registryDir} is invalid (${loaded.errors.length} problem(s))`);
       const at = now();

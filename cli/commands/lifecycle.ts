@@ -2,17 +2,19 @@ import { type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { InputError, ToolError } from '../../domain/errors';
-import { coveragePercent, DetectionCoverageSchema, findingIdFromAny, workflowIdOf, type DetectionCoverage } from '../../domain/finding';
+import { coveragePercent, findingIdFromAny, workflowIdOf, type DetectionCoverage } from '../../domain/finding';
 import { describeCoverage, isFullCoverage } from '../../domain/inventory/coverage';
 import { parseDuration } from '../../domain/registry/durations';
 import { escaped, visible } from '../../domain/terminal-text';
 import { state, TIMELINE_HEAD, type LifecycleInput, type LifecycleState, type PreviousRun } from '../../workflows/messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey, UnitKey } from '../../workflows/search-attributes';
 import { loadConfig } from '../../workers/config';
+import { openLedger, redactUrl } from '../../ledger';
+import type { DetectionStatusRepo } from '../../ledger/detection';
+import { folderLockHolder, LedgerInUseError, lockFileOf } from '../../ledger/folder-lock';
 import { answerFinding, needsSignedAnswer } from '../answer-finding';
 import { AnswerQueued } from '../answer-queued';
 import { ExitCode } from '../exit-codes';
@@ -151,45 +153,39 @@ export type UnitCoverage = DetectionCoverage & {
   at?: string;
 };
 
-/** The part of a detection record (the worker's `$DRIFTPLANE_HOME/detection/<unit>.json`) that findings reads. */
-const CoverageRecordSchema = z.looseObject({
-  unit: z.string().min(1),
-  coverage: DetectionCoverageSchema.optional(),
-  coverageAt: z.string().optional(),
-});
-
 /**
- * Reads each unit's last detection coverage from the detection records in `dir` (written by the
- * worker's scan; the CLI reads the files, never the worker's code). Units without a recorded
- * coverage are left out; a missing folder is no coverage. A record that cannot be read is named
- * in `unreadable`, never taken for full coverage.
+ * Each unit's last detection coverage from its detection record in the ledger (written by the
+ * worker's scans). Units without a recorded coverage are left out. A record that cannot be read is
+ * named in `unreadable` (by unit), never taken for full coverage.
  */
-export async function readUnitCoverage(dir: string): Promise<{ units: UnitCoverage[]; unreadable: string[] }> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { units: [], unreadable: [] };
-    throw err;
-  }
+export async function readUnitCoverage(detection: Pick<DetectionStatusRepo, 'listReadable'>): Promise<{ units: UnitCoverage[]; unreadable: string[] }> {
+  const { records, unreadable } = await detection.listReadable();
   const units: UnitCoverage[] = [];
-  const unreadable: string[] = [];
-  // Lock and temp files start with a dot; records are `<unit>.json`.
-  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort()) {
-    let parsed;
-    try {
-      parsed = CoverageRecordSchema.safeParse(JSON.parse(await readFile(path.join(dir, name), 'utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
-      unreadable.push(name);
-      continue;
-    }
-    const { unit, coverage, coverageAt } = parsed.data;
+  for (const { unit, coverage, coverageAt } of records) {
     if (coverage) units.push({ unit, ...coverage, percent: coveragePercent(coverage), full: isFullCoverage(coverage), ...(coverageAt ? { at: coverageAt } : {}) });
   }
-  return { units, unreadable };
+  return { units, unreadable: unreadable.map((u) => u.unit) };
+}
+
+/**
+ * {@link readUnitCoverage} of the ledger at `url` (config.ledger.url), opened for this read and
+ * closed after it. A PGlite ledger that was never created has no coverage (nothing is created to
+ * say so); one that another process has open is refused with `LedgerInUseError`: PGlite allows
+ * one process at a time, and opening it beside the worker would corrupt it.
+ */
+export async function readLedgerCoverage(url: string): Promise<{ units: UnitCoverage[]; unreadable: string[] }> {
+  if (url.startsWith('pglite:')) {
+    const where = url.slice('pglite:'.length);
+    if (where === 'memory' || !existsSync(path.join(path.resolve(where), 'PG_VERSION'))) return { units: [], unreadable: [] };
+    const holder = await folderLockHolder(where);
+    if (holder) throw new LedgerInUseError(path.resolve(where), holder, lockFileOf(where));
+  }
+  const ledger = await openLedger(url);
+  try {
+    return await readUnitCoverage(ledger.detection);
+  } finally {
+    await ledger.close();
+  }
 }
 
 /**
@@ -325,8 +321,8 @@ export function registerLifecycleCommands(program: Command): void {
         const query = findingsQuery({ ...(opts as Record<string, string>), open: opts.open === true });
         const rows = await withClient((c) => listFindings(c, query, limit));
         // What the last detections could not see: below 100 % is "not covered", never clean.
-        const read = await readUnitCoverage(loadConfig().detectionStatusDir).catch((err: unknown) => {
-          writeErr(`coverage not shown: the detection records could not be read: ${(err as Error).message}\n`);
+        const read = await readLedgerCoverage(loadConfig().ledger.url).catch((err: unknown) => {
+          writeErr(`coverage not shown: the ledger's detection records could not be read: ${redactUrl((err as Error).message)}\n`);
           return { units: [], unreadable: [] };
         });
         const coverage = typeof opts.unit === 'string' ? read.units.filter((u) => u.unit === opts.unit) : read.units;

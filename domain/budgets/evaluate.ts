@@ -45,6 +45,7 @@
  * by this same evaluation with the earlier instant as `now`, from the rows as they stood then
  * (a finding classified or closed later counts as unclassified or open then).
  */
+import { overdueAt } from '../schedules';
 import { unitDomain } from '../registry/resolve';
 import { parseDuration } from '../registry/durations';
 import type { DriftBudget, DriftManagedUnit } from '../registry/schemas';
@@ -365,8 +366,7 @@ export function evaluateBudgets(input: BudgetEvaluationInput): EvaluatedBudget[]
     const overdue = scopeUnits.filter((u) => {
       const d = detections.get(u.name);
       const success = d?.lastSuccessAt && d.lastSuccessAt.getTime() <= t ? d.lastSuccessAt.getTime() : undefined;
-      const since = success ?? d?.firstSeenAt?.getTime();
-      return since === undefined || t - since > p.detectionMs;
+      return overdueAt(success, d?.firstSeenAt?.getTime(), p.detectionMs, t);
     });
     const limits: LimitReport[] = [
       {

@@ -3,10 +3,13 @@
 // prints how many succeeded and the errors of the others as one JSON line.
 //
 //   node --import tsx test/support/store-writer.ts evidence <root> <findingId> <count> <keyPrefix>
-//   node --import tsx test/support/store-writer.ts status <dir> <unit> <count> <keyPrefix>
+//   node --import tsx test/support/store-writer.ts status <ledgerUrl> <unit> <count> <errorPrefix> <firstAt>
+//
+// `status` opens the ledger (a postgres:// URL several processes share) before saying "ready" and
+// records `count` failed detections of the unit, all at once, the i-th at `firstAt` + i ms.
 import { createInterface } from 'node:readline';
-import { DetectionStatusStore } from '../../activities/scan/detection-status';
 import { EvidenceStore } from '../../evidence/evidence-store';
+import { openLedger, type Ledger } from '../../ledger';
 
 /** What the writer reports on stdout when it is done. */
 export interface WriterReport {
@@ -15,9 +18,12 @@ export interface WriterReport {
 }
 
 async function main(): Promise<void> {
-  const [kind, dir, subject, countText, prefix] = process.argv.slice(2);
-  if (!kind || !dir || !subject || !countText || !prefix) throw new Error('usage: store-writer evidence|status <dir> <subject> <count> <keyPrefix>');
+  const [kind, dir, subject, countText, prefix, firstAt] = process.argv.slice(2);
+  if (!kind || !dir || !subject || !countText || !prefix) throw new Error('usage: store-writer evidence|status <dir|ledgerUrl> <subject> <count> <keyPrefix>');
   const count = Number(countText);
+  const ledger: Ledger | undefined = kind === 'status' ? await openLedger(dir) : undefined;
+  // An instant of its own per attempt: the attempts log is keyed by (unit, at).
+  const base = Date.parse(firstAt ?? new Date().toISOString());
   const write =
     kind === 'evidence'
       ? (i: number) => {
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
             data: { i },
           });
         }
-      : (i: number) => new DetectionStatusStore(dir).record(subject, { status: 'failed', error: `${prefix}:${i}` }, new Date());
+      : (i: number) => ledger!.detection.record(subject, { status: 'failed', error: `${prefix}:${i}` }, new Date(base + i));
 
   const lines = createInterface({ input: process.stdin });
   process.stdout.write('ready\n');
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
     ok: results.filter((r) => r.status === 'fulfilled').length,
     errors: results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : [])),
   };
+  await ledger?.close();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

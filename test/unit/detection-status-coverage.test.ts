@@ -1,9 +1,7 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { DetectionStatusStore } from '../../activities/scan/detection-status';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openLedger, type Ledger } from '../../ledger';
 import type { DetectionCoverage } from '../../domain/finding';
+import { dropDatabase, LEDGER_ENGINES } from '../support/ledger-db';
 
 const partial: DetectionCoverage = {
   coveredTypes: 5,
@@ -15,23 +13,35 @@ const partial: DetectionCoverage = {
 const t0 = new Date('2026-12-01T10:00:00Z');
 const at = (h: number) => new Date(t0.getTime() + h * 3_600_000);
 
-describe('detection status store: coverage', () => {
+describe.each(LEDGER_ENGINES)('detection records in the ledger: coverage ($engine)', ({ engine, url: freshUrl }) => {
+  let url: string;
+  let ledger: Ledger;
+  beforeAll(async () => {
+    url = await freshUrl();
+    ledger = await openLedger(url);
+    // PGlite takes seconds to start, more on a busy machine.
+  }, 60_000);
+  afterAll(async () => {
+    await ledger?.close();
+    if (engine === 'postgres') await dropDatabase(url);
+  });
+  beforeEach(async () => {
+    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
+  });
+
   it('stores the coverage of a success, keeps it through failures, and drops it on a success without one', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dp-status-cov-'));
-    const store = new DetectionStatusStore(dir);
+    const store = ledger.detection;
     const ok = await store.record('acme-prod-account', { status: 'ok', coverage: partial }, t0);
     expect(ok).toMatchObject({ lastResult: 'ok', coverage: partial, coverageAt: t0.toISOString() });
-    // Round trip through the file.
-    expect(await new DetectionStatusStore(dir).read('acme-prod-account')).toEqual(ok);
-    expect(JSON.parse(await readFile(path.join(dir, 'acme-prod-account.json'), 'utf8')).coverage).toEqual(
-      partial,
+    expect(await store.read('acme-prod-account')).toEqual(ok);
+    // Stored as jsonb, not as text: other readers (the dashboard, budgets) query into it.
+    const [row] = await ledger.db.query<{ kind: string; uncovered: string }>(
+      "SELECT jsonb_typeof(coverage) AS kind, coverage->'uncoveredTypes'->>0 AS uncovered FROM unit_detection WHERE unit = $1",
+      ['acme-prod-account'],
     );
+    expect(row).toEqual({ kind: 'object', uncovered: 'aws_lambda_function' });
 
-    const failed = await store.record(
-      'acme-prod-account',
-      { status: 'failed', error: 'AccessDenied' },
-      at(1),
-    );
+    const failed = await store.record('acme-prod-account', { status: 'failed', error: 'AccessDenied' }, at(1));
     expect(failed).toMatchObject({
       lastResult: 'failed',
       coverage: partial,
@@ -42,10 +52,22 @@ describe('detection status store: coverage', () => {
     const full = await store.record('acme-prod-account', { status: 'ok' }, at(2));
     expect(full.coverage).toBeUndefined();
     expect(full.coverageAt).toBeUndefined();
+    expect(await store.read('acme-prod-account')).toEqual(full);
+    expect(full).toMatchObject({ lastSuccessAt: at(2).toISOString(), lastError: 'AccessDenied', lastErrorAt: at(1).toISOString() });
   });
 
-  it('reads records written before coverage existed', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dp-status-cov-'));
+  it('a newer coverage replaces the older one', async () => {
+    const store = ledger.detection;
+    await store.record('u', { status: 'ok', coverage: partial }, t0);
+    const better = { ...partial, coveredTypes: 6, coveredResources: 48, uncoveredTypes: [] };
+    expect(await store.record('u', { status: 'ok', coverage: better }, at(1))).toMatchObject({ coverage: better, coverageAt: at(1).toISOString() });
+  });
+
+  it('reads rows that carry no coverage (written by a rebuild, or before coverage existed)', async () => {
+    await ledger.db.query(
+      "INSERT INTO unit_detection (unit, first_seen_at, last_attempt_at, last_result, last_success_at, consecutive_failures) VALUES ('u', $1, $1, 'ok', $1, 0)",
+      [t0.toISOString()],
+    );
     const old = {
       unit: 'u',
       firstSeenAt: t0.toISOString(),
@@ -54,10 +76,8 @@ describe('detection status store: coverage', () => {
       lastSuccessAt: t0.toISOString(),
       consecutiveFailures: 0,
     };
-    await writeFile(path.join(dir, 'u.json'), JSON.stringify(old));
-    const store = new DetectionStatusStore(dir);
-    expect(await store.read('u')).toEqual(old);
-    const next = await store.record('u', { status: 'ok', coverage: partial }, at(1));
+    expect(await ledger.detection.read('u')).toEqual(old);
+    const next = await ledger.detection.record('u', { status: 'ok', coverage: partial }, at(1));
     expect(next).toMatchObject({ firstSeenAt: t0.toISOString(), coverage: partial });
   });
 });

@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLifecycleActivities, type LifecycleDeps } from '../../activities/lifecycle';
 import { createScanActivities, type ScanDeps } from '../../activities/scan';
-import { DetectionStatusStore, DetectionStatusWriteFailed } from '../../activities/scan/detection-status';
 import { staleObservation } from '../../domain/finding';
 import { errnoOf, nodeFileOps, type FileOps } from '../../evidence/durable-file';
 import { EvidenceStore, EvidenceWriteFailed } from '../../evidence/evidence-store';
+import { openLedger, type Ledger } from '../../ledger';
+import { dropDatabase, freshPostgresUrl, LEDGER_ENGINES } from '../support/ledger-db';
 import { repoRoot } from '../support/shared-fixtures';
 import type { WriterReport } from '../support/store-writer';
 
@@ -188,93 +189,128 @@ describe('evidence store: every append kept', () => {
   });
 });
 
-describe('detection status store: no update lost', () => {
+describe.each(LEDGER_ENGINES)('detection records in the ledger: no update lost ($engine)', ({ engine, url: freshUrl }) => {
   const failed = (i: number) => ({ status: 'failed' as const, error: `AccessDenied ${i}` });
-
-  it('50 concurrent record() calls for one unit in one process all count', async () => {
-    const dir = await tempDir();
-    const store = new DetectionStatusStore(dir);
-    const results = await Promise.allSettled(range(1, 50).map((i) => store.record('u', failed(i), new Date())));
-    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    expect(await store.read('u')).toMatchObject({ unit: 'u', lastResult: 'failed', consecutiveFailures: 50 });
-    expect(await readdir(dir)).toEqual(['u.json']);
+  let url: string;
+  let ledger: Ledger;
+  beforeAll(async () => {
+    url = await freshUrl();
+    ledger = await openLedger(url);
+    // PGlite takes seconds to start, more on a busy machine.
+  }, 60_000);
+  afterAll(async () => {
+    await ledger?.close();
+    if (engine === 'postgres') await dropDatabase(url);
+  });
+  beforeEach(async () => {
+    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
   });
 
-  it('2 processes × 50 record() calls for one unit: all 100 count', async () => {
-    const dir = await tempDir();
-    const reports = await inProcesses([
-      ['status', dir, 'u', '50', 'a'],
-      ['status', dir, 'u', '50', 'b'],
-    ]);
-    expect(reports).toEqual([
-      { ok: 50, errors: [] },
-      { ok: 50, errors: [] },
-    ]);
-    expect(await new DetectionStatusStore(dir).read('u')).toMatchObject({ consecutiveFailures: 100 });
+  it('50 concurrent record() calls for one unit in one process all count, and each attempt is logged once', async () => {
+    const t0 = Date.parse('2026-07-01T10:00:00Z');
+    const results = await Promise.allSettled(range(1, 50).map((i) => ledger.detection.record('u', failed(i), new Date(t0 + i))));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await ledger.detection.read('u')).toMatchObject({ unit: 'u', lastResult: 'failed', consecutiveFailures: 50 });
+    expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts WHERE unit = $1', ['u'])).toEqual([{ n: 50 }]);
   });
 
   it('noteSeen racing record() never overwrites the attempt', async () => {
-    const store = new DetectionStatusStore(await tempDir());
     const seenAt = new Date('2026-07-01T09:00:00Z');
-    await Promise.all(range(1, 10).flatMap((i) => [store.noteSeen('u', seenAt), store.record('u', failed(i), new Date('2026-07-01T10:00:00Z'))]));
-    expect(await store.read('u')).toMatchObject({ consecutiveFailures: 10, lastResult: 'failed' });
+    await Promise.all(range(1, 10).flatMap((i) => [ledger.detection.noteSeen('u', seenAt), ledger.detection.record('u', failed(i), new Date('2026-07-01T10:00:00Z'))]));
+    const s = await ledger.detection.read('u');
+    expect(s).toMatchObject({ consecutiveFailures: 10, lastResult: 'failed', lastAttemptAt: '2026-07-01T10:00:00.000Z' });
+    // Whichever came first started the clock: the sweep's note (09:00) or the first attempt (10:00).
+    expect(['2026-07-01T09:00:00.000Z', '2026-07-01T10:00:00.000Z']).toContain(s?.firstSeenAt);
   });
 
-  it('a record after ENOSPC succeeds once space is back, without a restart, past the temp file the failure left', async () => {
-    const dir = await tempDir();
-    const fs = withFaults({ op: 'writeFile', match: isTemp, code: 'ENOSPC', times: 1 }, { op: 'unlink', match: isTemp, code: 'EIO', times: 1 });
-    const store = new DetectionStatusStore(dir, { fs });
-    const t = new Date('2026-07-01T10:00:00Z');
-    const err: unknown = await store.record('u', failed(1), t).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DetectionStatusWriteFailed);
-    expect((err as DetectionStatusWriteFailed).file).toBe(path.join(dir, 'u.json'));
-    expect(errnoOf((err as DetectionStatusWriteFailed).cause)).toBe('ENOSPC');
-    const left = await readdir(dir);
-    expect(left).toEqual([expect.stringMatching(/^\.u\.json\..*\.tmp$/)]);
-
-    expect(await store.record('u', failed(1), t)).toMatchObject({ consecutiveFailures: 1 });
-    expect(await store.record('u', { status: 'ok' }, t)).toMatchObject({
-      consecutiveFailures: 0,
-      lastSuccessAt: t.toISOString(),
-    });
-    expect((await readdir(dir)).sort()).toEqual([...left, 'u.json'].sort());
+  it('a record whose write fails changes nothing (neither the record nor the attempts log), and its retry counts once', async () => {
+    await ledger.detection.record('u', failed(1), new Date('2026-07-01T10:00:00Z'));
+    // A real failure of the database, after the attempt's row was written in the same transaction.
+    await ledger.db.exec(`
+      CREATE FUNCTION dp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+      CREATE TRIGGER dp_test_refuse BEFORE UPDATE ON unit_detection FOR EACH ROW EXECUTE FUNCTION dp_test_refuse();
+    `);
+    try {
+      await expect(ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).rejects.toThrow(/No space left on device/);
+      expect(await ledger.detection.read('u')).toMatchObject({ consecutiveFailures: 1, lastError: 'AccessDenied 1' });
+      expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 1 }]);
+    } finally {
+      await ledger.db.exec('DROP TRIGGER dp_test_refuse ON unit_detection; DROP FUNCTION dp_test_refuse()');
+    }
+    expect(await ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).toMatchObject({ consecutiveFailures: 2, lastError: 'AccessDenied 2' });
+    expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 2 }]);
   });
 
-  it('waits for a live lock, and takes over one left by a writer that died', async () => {
-    const dir = await tempDir();
-    const store = new DetectionStatusStore(dir, { staleLockMs: 60_000 });
-    const lock = path.join(dir, '.u.json.lock');
-    await writeFile(lock, '');
-    let settled = false;
-    const waiting = store.record('u', failed(1), new Date()).finally(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(settled).toBe(false);
-    // Its holder has been gone for longer than staleLockMs.
-    const longAgo = new Date(Date.now() - 120_000);
-    await utimes(lock, longAgo, longAgo);
-    expect(await waiting).toMatchObject({ consecutiveFailures: 1 });
-    expect(await readdir(dir)).toEqual(['u.json']);
+  it('detectUnit rejects when the ledger write fails, and its retry records the attempt', async () => {
+    await ledger.db.exec(`
+      CREATE FUNCTION dp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the ledger is read-only'; END $$;
+      CREATE TRIGGER dp_test_refuse BEFORE INSERT ON detection_attempts FOR EACH ROW EXECUTE FUNCTION dp_test_refuse();
+    `);
+    const detector = { name: 'none', has: () => Promise.resolve(false) };
+    const activities = createScanActivities({ status: ledger.detection, detector } as unknown as ScanDeps);
+    try {
+      await expect(activities.detectUnit({ unit: 'u' })).rejects.toThrow(/the ledger is read-only/);
+    } finally {
+      await ledger.db.exec('DROP TRIGGER dp_test_refuse ON detection_attempts; DROP FUNCTION dp_test_refuse()');
+    }
+    expect(await ledger.detection.read('u')).toBeUndefined();
+    await activities.detectUnit({ unit: 'u' });
+    expect(await ledger.detection.read('u')).toMatchObject({ lastResult: 'failed', consecutiveFailures: 1, lastError: 'no detector can observe u' });
+  });
+});
+
+describe('detection records on one PostgreSQL ledger shared by several workers: no update lost', () => {
+  let url: string;
+  beforeAll(async () => {
+    url = await freshPostgresUrl();
+    // Migrated once up front: the writers below find the schema in place.
+    await (await openLedger(url)).close();
+  });
+  afterAll(async () => {
+    await dropDatabase(url);
   });
 
-  it('a writer whose lock was taken over while it stalled fails retryably and writes nothing', async () => {
-    const dir = await tempDir();
-    const lock = path.join(dir, '.u.json.lock');
-    await new DetectionStatusStore(dir).record('u', failed(1), new Date());
-    // While the writer reads the record under its lock, another takes the lock over.
-    const fs: FileOps = {
-      ...nodeFileOps,
-      async readFile(file, encoding) {
-        await rename(lock, `${lock}.gone`);
-        await writeFile(lock, 'someone else');
-        return nodeFileOps.readFile(file, encoding);
-      },
-    };
-    const err: unknown = await new DetectionStatusStore(dir, { fs }).record('u', failed(2), new Date()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DetectionStatusWriteFailed);
-    expect((err as Error).message).toContain('taken over');
-    expect(await new DetectionStatusStore(dir).read('u')).toMatchObject({ consecutiveFailures: 1 });
-    // The other writer's lock is left to it.
-    expect((await readdir(dir)).sort()).toEqual(['.u.json.lock', '.u.json.lock.gone', 'u.json']);
+  it('two handles × 50 concurrent record() calls for one unit: consecutiveFailures is exactly 100', async () => {
+    const [a, b] = [await openLedger(url), await openLedger(url)];
+    try {
+      await a.db.exec('TRUNCATE unit_detection, detection_attempts');
+      const t0 = Date.parse('2026-07-01T10:00:00Z');
+      const writes = range(0, 99).map((i) => (i % 2 ? a : b).detection.record('u', { status: 'failed', error: `e${i}` }, new Date(t0 + i)));
+      expect((await Promise.allSettled(writes)).filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(await a.detection.read('u')).toMatchObject({ consecutiveFailures: 100, lastResult: 'failed' });
+      expect(await b.detection.read('u')).toEqual(await a.detection.read('u'));
+      expect(await a.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 100 }]);
+
+      // A success from one worker resets the count for both; failures after it count from zero.
+      await a.detection.record('u', { status: 'ok' }, new Date(t0 + 1_000));
+      await Promise.all(range(1, 20).map((i) => (i % 2 ? a : b).detection.record('u', { status: 'failed', error: `f${i}` }, new Date(t0 + 2_000 + i))));
+      expect(await b.detection.read('u')).toMatchObject({ consecutiveFailures: 20, lastSuccessAt: new Date(t0 + 1_000).toISOString() });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('2 processes × 50 record() calls for one unit: all 100 count', async () => {
+    const ledger = await openLedger(url);
+    try {
+      await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
+      const reports = await inProcesses([
+        ['status', url, 'u', '50', 'a', '2026-07-01T10:00:00.000Z'],
+        ['status', url, 'u', '50', 'b', '2026-07-01T11:00:00.000Z'],
+      ]);
+      expect(reports).toEqual([
+        { ok: 50, errors: [] },
+        { ok: 50, errors: [] },
+      ]);
+      const s = await ledger.detection.read('u');
+      expect(s).toMatchObject({ consecutiveFailures: 100, lastResult: 'failed' });
+      // The clock starts at whichever writer's attempt the database took first.
+      expect(['2026-07-01T10:00:00.000Z', '2026-07-01T11:00:00.000Z']).toContain(s?.firstSeenAt);
+      expect(await ledger.db.query("SELECT count(*)::int AS n, count(*) FILTER (WHERE error LIKE 'a:%')::int AS a FROM detection_attempts")).toEqual([{ n: 100, a: 50 }]);
+    } finally {
+      await ledger.close();
+    }
   });
 });
 
@@ -289,14 +325,5 @@ describe('activities surface a failed write as a retryable error', () => {
     await expect(activities.recordDetection(input)).rejects.toBeInstanceOf(EvidenceWriteFailed);
     await activities.recordDetection(input);
     expect((await evidence.read(FINDING)).map((r) => r.step)).toEqual(['detected']);
-  });
-
-  it('detectUnit rejects with DetectionStatusWriteFailed, and its retry records the attempt', async () => {
-    const status = new DetectionStatusStore(await tempDir(), { fs: enospc() });
-    const detector = { name: 'none', has: () => Promise.resolve(false) };
-    const activities = createScanActivities({ status, detector } as unknown as ScanDeps);
-    await expect(activities.detectUnit({ unit: 'u' })).rejects.toBeInstanceOf(DetectionStatusWriteFailed);
-    await activities.detectUnit({ unit: 'u' });
-    expect(await status.read('u')).toMatchObject({ lastResult: 'failed', consecutiveFailures: 1 });
   });
 });

@@ -1,7 +1,5 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DetectionStatusStore } from '../../activities/scan/detection-status';
+import type { DetectionStatusRepo } from '../../ledger/detection';
 import { answerFinding } from '../support/approver-keys';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
 import { findingIdOf, staleObservation } from '../../domain/finding';
@@ -12,9 +10,10 @@ import { awaitingApproval, useDevServerWorker, waitForState } from '../support/l
 
 const APPROVER = 'maria.lopez@acme.example';
 const t = useDevServerWorker({ DRIFTPLANE_VERIFY_ATTEMPTS: '2' });
-let store: DetectionStatusStore;
+// The worker's own ledger handle: the records its scans and sweeps write, in its PostgreSQL ledger.
+let store: DetectionStatusRepo;
 beforeAll(() => {
-  store = new DetectionStatusStore(t.config.detectionStatusDir);
+  store = t.worker.ledger.detection;
 });
 
 const scan = (unit: string) =>
@@ -103,7 +102,7 @@ describe('staleness: a failed or overdue detector is a DETECTION_STALE finding, 
 
     // Its 15-minute interval passes with no successful detection.
     await store.record('payments-prod-network', { status: 'failed', error: 'AccessDenied' }, new Date(Date.now() - 20 * 60_000));
-    await writeFile(path.join(t.config.detectionStatusDir, 'payments-prod-network.json'), JSON.stringify({ ...(await store.read('payments-prod-network')), firstSeenAt: new Date(Date.now() - 20 * 60_000).toISOString() }));
+    await t.worker.ledger.db.query('UPDATE unit_detection SET first_seen_at = $2 WHERE unit = $1', ['payments-prod-network', new Date(Date.now() - 20 * 60_000).toISOString()]);
     const later = await sweep('later');
     expect(later.overdue).toEqual([expect.objectContaining({ unit: 'payments-prod-network', intervalMs: 15 * 60_000 })]);
     expect(later.findings).toHaveLength(1);

@@ -25,6 +25,7 @@ COPY registry ./registry
 COPY workflows ./workflows
 COPY activities ./activities
 COPY evidence ./evidence
+COPY ledger ./ledger
 COPY workers ./workers
 COPY cli ./cli
 COPY serve ./serve

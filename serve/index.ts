@@ -13,6 +13,7 @@ import { sharedLedger } from '../ledger';
 import { createDashboardAuth } from './dashboard/auth';
 import { dashboardModule } from './dashboard';
 import { metricsModule } from './metrics';
+import { loggerFor } from '../workers/logger';
 
 export { buildServer, startServer, type ServeModule, type RunningServer } from './server';
 
@@ -35,10 +36,11 @@ export async function startDriftplaneServer(
     await Promise.allSettled([slack.close(), github.close(), auth.close()]);
     throw err;
   });
-  const modules = [healthModule, slack.module, github.module, auth.module, dashboardModule({ config, ledger, auth }), metricsModule({ config, ledger })];
+  const log = loggerFor(config, { base: { component: 'serve' } });
+  const modules = [healthModule, slack.module, github.module, auth.module, dashboardModule({ config, ledger, auth }), metricsModule({ config, ledger, log })];
   let server: RunningServer;
   try {
-    server = await startServer(modules, { host, port: listen.port ?? config.servePort });
+    server = await startServer(modules, { host, port: listen.port ?? config.servePort }, { log });
   } catch (err) {
     await Promise.allSettled([slack.close(), github.close(), auth.close(), ledger.close()]);
     throw err;

@@ -20,6 +20,7 @@ import { breakGlassRolesFor, loadRegistry } from '../registry';
 import { cachedRegistry, detectionParts } from './detection-parts';
 import type { Config } from './config';
 import { heartbeatInterceptor } from './heartbeat-interceptor';
+import { tracingFor } from './telemetry';
 import { reconcileWorkerParts, tofuExecutors, unitProcessCredentials } from './reconcile-parts';
 
 /** Where the worker gets its workflow code: a prebuilt bundle (production, tests) or the sources (development). */
@@ -127,13 +128,23 @@ export async function createDriftplaneWorker(
     // Drift budgets evaluated from the ledger every 5 minutes; a state change is routed once (docs/budgets.md).
     ...createBudgetActivities({ db: ledger.db, notifier, registryDir: config.registryDir, budgetWindow: config.ledger.budgetWindow }),
   };
+  // OpenTelemetry when an OTLP endpoint is configured (workers/telemetry.ts); undefined (off) otherwise.
+  const tracing = tracingFor(config);
+  let source = opts.source ?? workflowSourceFor(config);
+  // A prebuilt bundle holds no tracing interceptors unless built with them: bundle the sources with them at start.
+  if (tracing && !opts.source && source.workflowBundle) source = { workflowsPath };
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    ...(opts.source ?? workflowSourceFor(config)),
+    ...source,
     activities,
-    interceptors: { activity: [heartbeatInterceptor] },
+    interceptors: {
+      activity: [heartbeatInterceptor, ...(tracing?.interceptors.activity ?? [])],
+      // Bundled from the sources here; a prebuilt bundle must have been built with them (TRACING_WORKFLOW_MODULES).
+      ...(tracing && source.workflowsPath ? { workflowModules: tracing.interceptors.workflowModules } : {}),
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
   });
   return {
@@ -142,6 +153,7 @@ export async function createDriftplaneWorker(
     notifier,
     ledger,
     close: async () => {
+      await tracing?.shutdown();
       await clientConnection.close();
       await ledger.close();
       if (!opts.connection) await nativeConnection.close();

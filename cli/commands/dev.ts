@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../workers/config';
 import type * as CreateWorker from '../../workers/create-worker';
 import type { DriftplaneWorker } from '../../workers/create-worker';
-import type * as WorkerSdk from '@temporalio/worker';
+import type * as Telemetry from '../../workers/telemetry';
 import { provisionApproverKeys } from '../approver-keys';
 import { renderDemo, runDemo } from '../demo';
 import { awsSandboxPaths, DEMO_AWS, DEMO_AWS_CREDENTIALS } from '../demo-aws-sandbox';
@@ -21,17 +21,17 @@ const log = (line: string) => writeErr(`${line}\n`);
 
 // The worker SDK and the activities load only when a worker starts: every other command stays light.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const lazyWorkerSdk = () => require('@temporalio/worker') as typeof WorkerSdk;
 const lazyCreateWorker = () => (require('../../workers/create-worker') as typeof CreateWorker).createDriftplaneWorker;
+const lazyTelemetry = () => require('../../workers/telemetry') as typeof Telemetry;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-let runtimeInstalled = false;
-function quietRuntime(): void {
-  // Once per process, before any worker or native connection exists.
-  if (runtimeInstalled) return;
-  const { DefaultLogger, Runtime } = lazyWorkerSdk();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  runtimeInstalled = true;
+/**
+ * The Temporal Runtime of this process (workers/telemetry.ts), once, before any worker or native
+ * connection: JSON logs on stderr, quiet (WARN) unless DRIFTPLANE_LOG_LEVEL asks for more, so the
+ * demo's console stays readable; worker metrics when DRIFTPLANE_WORKER_METRICS_ADDRESS is set.
+ */
+function installDevRuntime(config: Config): void {
+  lazyTelemetry().installRuntime(config, { level: process.env.DRIFTPLANE_LOG_LEVEL ? config.telemetry.logLevel : 'warn' });
 }
 
 /** Starts (or finds) the Temporal server, registers the search attributes and starts a worker. */
@@ -58,12 +58,13 @@ async function startStack(config: Config, opts: { headless?: boolean; onStop?: (
     connection = connected.connection;
     const added = await ensureSearchAttributes(connection, config.namespace);
     if (added.length) log(`registered search attributes: ${added.join(', ')}`);
-    quietRuntime();
+    installDevRuntime(config);
     const w: DriftplaneWorker = await lazyCreateWorker()(config);
     const running = w.worker.run();
     log(`worker polling task queue ${config.taskQueue}; evidence in ${config.evidenceDir}`);
     // `driftplane serve` beside the worker (Slack interactivity, /healthz); a busy port is a warning, not a failure.
-    const served = await startServe({ port: opts.servePort ?? config.servePort }, config).catch((err: unknown) => void log(`driftplane serve not started: ${(err as Error).message}`));
+    const quietConfig: Config = process.env.DRIFTPLANE_LOG_LEVEL ? config : { ...config, telemetry: { ...config.telemetry, logLevel: 'warn' } };
+    const served = await startServe({ port: opts.servePort ?? config.servePort }, quietConfig).catch((err: unknown) => void log(`driftplane serve not started: ${(err as Error).message}`));
     if (served) log(`driftplane serve at ${served.url}`);
     const releaseSignals = () => {
       process.off('SIGINT', onSignal);

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Creates and migrates Temporal's two PostgreSQL databases (run once by temporal-admin-tools).
+# Creates and migrates Temporal's two PostgreSQL databases and creates driftplane's ledger
+# database (run once by temporal-admin-tools).
 set -eu
 tool() { temporal-sql-tool --plugin postgres12 --ep "${POSTGRES_SEEDS}" -u "${POSTGRES_USER}" -p "${DB_PORT}" "$@"; }
 nc -z -w 10 "${POSTGRES_SEEDS}" "${DB_PORT}"
@@ -9,4 +10,6 @@ for db in temporal temporal_visibility; do
   tool --db "$db" setup-schema -v 0.0 || echo "schema of $db is set up"
   tool --db "$db" update-schema -d "/etc/temporal/schema/postgresql/v12/${schema}/versioned"
 done
-echo 'Temporal schemas are ready'
+# driftplane's findings ledger: an empty database; the worker and `serve` apply its migrations at start.
+tool --db driftplane create || echo "database driftplane exists"
+echo 'Temporal schemas and the driftplane ledger database are ready'

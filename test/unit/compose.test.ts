@@ -20,13 +20,13 @@ const services = compose.services;
 
 describe('docker-compose.yml', () => {
   it('has PostgreSQL, the schema setup, the Temporal server, the namespace step, the UI and the driftplane worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['driftplane-worker', 'postgresql', 'serve', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
+    expect(Object.keys(services).sort()).toEqual(['driftplane-worker', 'grafana', 'postgresql', 'prometheus', 'serve', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
   });
 
   it.each(Object.entries(services))('pins the image of %s to a version, never latest', (_name, s) => {
     expect(s.image).toBeDefined();
     const [, tag] = s.image!.split(':');
-    expect(tag).toMatch(/^\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?$/);
+    expect(tag).toMatch(/^v?\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?$/);
   });
 
   it('uses a Temporal UI with the Update action (2.35 or later)', () => {
@@ -71,6 +71,10 @@ describe('docker-compose.yml', () => {
     expect(services.serve!.image).toBe(services['driftplane-worker']!.image);
     expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^COPY serve \.\/serve$/m);
     expect(services.serve!.command).toEqual(['node', 'bin/driftplane.cjs', 'serve', '--host', '0.0.0.0']);
+    // The worker and `serve` are separate processes: they share a PostgreSQL ledger, never a PGlite folder.
+    for (const n of ['driftplane-worker', 'serve']) expect(services[n]!.environment?.DRIFTPLANE_LEDGER_URL).toMatch(/^postgres:\/\/[^@]+@postgresql:5432\/driftplane$/);
+    expect(readFileSync(path.join(repoRoot, 'deploy/temporal/setup-postgres.sh'), 'utf8')).toMatch(/--db driftplane create/);
+    expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^COPY ledger \.\/ledger$/m);
   });
 
   it('registers every driftplane search attribute in the namespace step', () => {

@@ -6,6 +6,7 @@ import { InputError } from '../domain/errors';
 import { evidenceFolderName } from '../domain/finding';
 import type { LifecycleState } from '../workflows/messages';
 import { state } from '../workflows/messages';
+import type { StalenessSweepResult } from '../workflows/staleness-sweep';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import type { Config } from '../workers/config';
 import { answerFinding } from './commands/lifecycle';
@@ -80,6 +81,11 @@ export async function runDemo(client: Client, config: Config, log: (line: string
   // The AWS sandbox (moto on loopback): a real out-of-band change made through the AWS SDK.
   if (opts.awsEndpoint) changes.push(...(await seedAwsSandbox(opts.awsEndpoint, config.home, new Date())));
   for (const c of changes) log(`out-of-band change: ${c.actor.id} ${c.what} on ${c.resourceRef} (${c.unit})`);
+
+  // As `schedules sync` would: the staleness sweep notes every registered unit, so each one's
+  // detection clock starts now (a unit the demo does not scan is "not checked yet", not overdue).
+  const sweep = (await client.workflow.execute('stalenessSweep', { workflowId: `staleness-sweep:${new Date().toISOString()}`, taskQueue: config.taskQueue, args: [{}] })) as StalenessSweepResult;
+  log(`staleness sweep: ${sweep.checked} unit(s) noted, ${sweep.overdue.length} overdue`);
 
   const opened: { unit: string; findingId: string; workflowId: string; resourceRef: string }[] = [];
   for (const unit of [...DEMO_UNITS, ...(opts.awsEndpoint ? [DEMO_AWS_UNIT] : [])]) {

@@ -1,3 +1,4 @@
+import { findingIdFromAny } from '../../domain/finding';
 /**
  * `POST /findings/:id/answer`: approve or reject a finding from the dashboard. The approver is the
  * registry person behind the signed-in session (OIDC, or the local-development user), never a name
@@ -92,7 +93,8 @@ export async function handleAnswer(
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const id = (req.params as { id?: string }).id ?? '';
+  // The dashboard links findings by their id; a workflow id (`finding:…`) names the same finding.
+  const id = findingIdFromAny((req.params as { id?: string }).id ?? '');
   if (!id || id.length > 400 || /\p{Cc}/u.test(id))
     return html(reply, 404, authPage('No such finding', ['The finding id in the address is not valid.']));
   if (deps.mode === 'off') {

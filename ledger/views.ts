@@ -57,8 +57,13 @@ export interface ExecutiveFigures {
   byEnvironment: GroupCount[];
   byDomain: GroupCount[];
   byClass: GroupCount[];
-  /** Weekly MTTR of runs closed in each UTC week (Monday), oldest first, the last `weeks` weeks. */
-  mttrTrend: { week: string; mttrMs: number; closed: number }[];
+}
+
+/** MTTR of the runs closed in one UTC week (starting Monday). */
+export interface MttrWeek {
+  week: string;
+  mttrMs: number;
+  closed: number;
 }
 
 const FINDING_COLUMNS = `finding_id, run_id, unit, resource_ref, environment, domain, owner, drift_class, risk, action, stage,
@@ -122,15 +127,33 @@ function toFinding(r: FindingDbRow): FindingSummary {
 const msOrUndefined = (seconds: number | null): number | undefined => (seconds === null || Number.isNaN(seconds) ? undefined : seconds * 1000);
 
 /**
- * The executive view's ledger figures (§21.1): open critical drift, MTTC and MTTR over the window,
- * drift by environment, domain and class, and the weekly MTTR trend. Four statements, each one
- * pass over `lifecycles` (or an index of it). MTTC and MTTR are ledger/budgets.ts `meanTimes`.
+ * Weekly MTTR of the runs closed in each of the last `weeks` UTC weeks (Monday 00:00), oldest
+ * first. A trend changes by the week: the dashboard refreshes it with the budgets (once a minute),
+ * not on every request.
  */
-export async function executiveFigures(db: SqlDb, opts: { now: Date; windowMs: number; weeks?: number }): Promise<ExecutiveFigures> {
+export async function mttrTrend(db: SqlDb, now: Date, weeks = 12): Promise<MttrWeek[]> {
+  const since = new Date(now.getTime() - weeks * 7 * 86_400_000);
+  // Weeks start on Monday 00:00 UTC (epoch 345600 s is Monday 1970-01-05). date_part is float8:
+  // much cheaper per row than extract (numeric) over a large ledger.
+  const rows = await db.query<{ w: number; mttr_ms: number; closed: number }>(
+    `SELECT floor((date_part('epoch', closed_at) - 345600) / 604800)::int AS w,
+            (avg(date_part('epoch', closed_at) - date_part('epoch', detected_at)) * 1000)::float8 AS mttr_ms, count(*)::int AS closed
+       FROM lifecycles
+      WHERE closed_at >= $1
+      GROUP BY 1 ORDER BY 1`,
+    [since],
+  );
+  return rows.map((r) => ({ week: new Date((345_600 + r.w * 604_800) * 1000).toISOString().slice(0, 10), mttrMs: r.mttr_ms, closed: r.closed }));
+}
+
+/**
+ * The executive view's ledger figures (§21.1): open critical drift, MTTC and MTTR over the window,
+ * drift by environment, domain and class. Three statements, each one pass over `lifecycles` (or an
+ * index of it). MTTC and MTTR are ledger/budgets.ts `meanTimes`; the weekly trend is {@link mttrTrend}.
+ */
+export async function executiveFigures(db: SqlDb, opts: { now: Date; windowMs: number }): Promise<ExecutiveFigures> {
   const since = new Date(opts.now.getTime() - opts.windowMs);
-  const weeks = opts.weeks ?? 12;
-  const trendSince = new Date(opts.now.getTime() - weeks * 7 * 86_400_000);
-  const [totals, times, groups, trend] = await Promise.all([
+  const [totals, times, groups] = await Promise.all([
     db.query<{ open_critical: number; open_total: number }>(
       `SELECT count(*) FILTER (WHERE risk = 'CRITICAL')::int AS open_critical, count(*)::int AS open_total
          FROM lifecycles WHERE closed_at IS NULL`,
@@ -144,16 +167,6 @@ export async function executiveFigures(db: SqlDb, opts: { now: Date; windowMs: n
         WHERE closed_at IS NULL OR detected_at >= $1
         GROUP BY GROUPING SETS ((environment), (domain), (drift_class))`,
       [since],
-    ),
-    // Weeks start on Monday 00:00 UTC (epoch 345600 s is Monday 1970-01-05). date_part is float8:
-    // much cheaper per row than extract (numeric) over a large ledger.
-    db.query<{ w: number; mttr_ms: number; closed: number }>(
-      `SELECT floor((date_part('epoch', closed_at) - 345600) / 604800)::int AS w,
-              (avg(date_part('epoch', closed_at) - date_part('epoch', detected_at)) * 1000)::float8 AS mttr_ms, count(*)::int AS closed
-         FROM lifecycles
-        WHERE closed_at >= $1
-        GROUP BY 1 ORDER BY 1`,
-      [trendSince],
     ),
   ]);
   const t = totals[0];
@@ -173,7 +186,6 @@ export async function executiveFigures(db: SqlDb, opts: { now: Date; windowMs: n
     byEnvironment: pick(0b011, (r) => r.environment),
     byDomain: pick(0b101, (r) => r.domain),
     byClass: pick(0b110, (r) => r.drift_class),
-    mttrTrend: trend.map((r) => ({ week: new Date((345_600 + r.w * 604_800) * 1000).toISOString().slice(0, 10), mttrMs: r.mttr_ms, closed: r.closed })),
   };
 }
 

@@ -1,16 +1,17 @@
 /** The executive view's budgets and recurring sources, evaluated by ledger/budgets.ts over the registry's DriftBudgets. */
 import { budgetReports, recurringSources } from '../../ledger/budgets';
 import type { SqlDb } from '../../ledger';
+import { mttrTrend } from '../../ledger/views';
 import type { BudgetSource, RegistryState } from './context';
 
-/** Budgets evaluated from the ledger at request time (the registry's budgets and units); recurring sources over the same window. */
+/** Budgets evaluated from the ledger (the registry's budgets and units); recurring sources over the same window; the weekly MTTR trend. */
 export function ledgerBudgetSource(db: SqlDb, registry: () => Promise<RegistryState>, windowMs: number): BudgetSource {
   return {
     async evaluate(now) {
-      const [reg, recurring] = await Promise.all([registry(), recurringSources(db, now, windowMs)]);
+      const [reg, recurring, trend] = await Promise.all([registry(), recurringSources(db, now, windowMs), mttrTrend(db, now)]);
       if (!reg.ok) throw new Error(reg.error);
       const reports = await budgetReports(db, [...reg.registry.budgets.values()], reg.registry.units.values(), now, windowMs);
-      return { reports, recurring };
+      return { reports, recurring, mttrTrend: trend };
     },
   };
 }

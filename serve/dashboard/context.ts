@@ -3,14 +3,18 @@
  * the registry (loaded from DRIFTPLANE_REGISTRY and cached briefly), and the budget evaluation.
  */
 import type { SqlDb } from '../../ledger';
+import type { MttrWeek } from '../../ledger/views';
 import type { BudgetReport, RecurringSource } from '../../domain/budgets/report';
 import { parseDuration } from '../../domain/registry/durations';
 import type { Registry } from '../../domain/registry/model';
 import { loadRegistry } from '../../registry';
 
-/** The evaluated budgets and recurring drift sources (ledger/budgets.ts), or why they could not be evaluated. */
+/**
+ * The executive view's slow-moving figures: the evaluated budgets and recurring drift sources
+ * (ledger/budgets.ts) and the weekly MTTR trend (ledger/views.ts `mttrTrend`), refreshed together.
+ */
 export interface BudgetSource {
-  evaluate(now: Date): Promise<{ reports: BudgetReport[]; recurring: RecurringSource[] }>;
+  evaluate(now: Date): Promise<{ reports: BudgetReport[]; recurring: RecurringSource[]; mttrTrend?: MttrWeek[] }>;
 }
 
 /** The registry as the dashboard last loaded it, or the reason it could not. */

@@ -1,6 +1,6 @@
 /** `GET /`: the executive view (§21.1). Open critical drift, MTTC/MTTR, drift by environment and domain, budget burn, recurring sources. */
 import type { BudgetReport, RecurringSource } from '../../domain/budgets/report';
-import { executiveFigures, type ExecutiveFigures } from '../../ledger/views';
+import { executiveFigures, type ExecutiveFigures, type MttrWeek } from '../../ledger/views';
 import { barChart, lineChart } from './charts';
 import type { ViewContext } from './context';
 import { humanDuration, percent, utc } from './format';
@@ -12,6 +12,8 @@ export interface ExecutiveModel {
   figures: ExecutiveFigures;
   budgets: BudgetReport[];
   recurring: RecurringSource[];
+  /** Weekly MTTR, oldest first (refreshed with the budgets). */
+  mttrTrend: MttrWeek[];
   /** Why budgets could not be evaluated (the rest of the page still renders). */
   budgetError?: string;
   windowLabel: string;
@@ -23,10 +25,10 @@ export async function executiveModel(ctx: ViewContext): Promise<ExecutiveModel> 
     executiveFigures(ctx.db, { now: ctx.now, windowMs: ctx.windowMs }),
     ctx.budgets.evaluate(ctx.now).then(
       (b) => ({ ...b, error: undefined }),
-      (err: unknown) => ({ reports: [] as BudgetReport[], recurring: [] as RecurringSource[], error: (err as Error).message }),
+      (err: unknown) => ({ reports: [] as BudgetReport[], recurring: [] as RecurringSource[], mttrTrend: [] as MttrWeek[], error: (err as Error).message }),
     ),
   ]);
-  return { figures, budgets: budgets.reports, recurring: budgets.recurring, windowLabel: ctx.windowLabel, ...(budgets.error ? { budgetError: budgets.error } : {}) };
+  return { figures, budgets: budgets.reports, recurring: budgets.recurring, mttrTrend: budgets.mttrTrend ?? [], windowLabel: ctx.windowLabel, ...(budgets.error ? { budgetError: budgets.error } : {}) };
 }
 
 const BUDGET_TONE: Record<BudgetReport['state'], Tone> = { ok: 'ok', burning: 'burning', exhausted: 'exhausted' };
@@ -86,7 +88,7 @@ function recurringSection(rows: RecurringSource[]): SafeHtml {
 /** Renders the executive view's body. */
 export function renderExecutive(m: ExecutiveModel): SafeHtml {
   const f = m.figures;
-  const trend = f.mttrTrend.map((t) => ({ at: new Date(`${t.week}T00:00:00Z`), value: t.mttrMs }));
+  const trend = m.mttrTrend.map((t) => ({ at: new Date(`${t.week}T00:00:00Z`), value: t.mttrMs }));
   return html`
 <div class="kpis">
 ${kpi('Open critical drift', f.openCritical, 'open-critical', f.openCritical === 0 ? badge('None open', 'ok') : badge('Open', 'open'))}
@@ -104,8 +106,8 @@ ${groupTable(f.byDomain, 'Domain', 'by-domain')}</section>
 <section class="card" aria-labelledby="budgets-h" style="margin-top:1rem"><h2 id="budgets-h">Drift budget burn</h2>${budgetSection(m)}</section>
 <div class="grid">
 <section class="card" aria-labelledby="mttr-h"><h2 id="mttr-h">MTTR trend (weekly)</h2>
-${trend.length ? lineChart({ label: `Mean time to reconcile per week: ${f.mttrTrend.map((t) => `${t.week} ${humanDuration(t.mttrMs)}`).join(', ')}`, points: trend, yMax: Math.max(...trend.map((p) => p.value)), formatY: humanDuration, testid: 'chart-mttr' }) : ''}
-${table({ testid: 'mttr-trend', head: ['Week of', 'MTTR', 'Closed'], numeric: [1, 2], empty: 'Nothing closed in the last 12 weeks.', rows: f.mttrTrend.map((t) => [t.week, humanDuration(t.mttrMs), t.closed]) })}</section>
+${trend.length ? lineChart({ label: `Mean time to reconcile per week: ${m.mttrTrend.map((t) => `${t.week} ${humanDuration(t.mttrMs)}`).join(', ')}`, points: trend, yMax: Math.max(...trend.map((p) => p.value)), formatY: humanDuration, testid: 'chart-mttr' }) : ''}
+${table({ testid: 'mttr-trend', head: ['Week of', 'MTTR', 'Closed'], numeric: [1, 2], empty: 'Nothing closed in the last 12 weeks.', rows: m.mttrTrend.map((t) => [t.week, humanDuration(t.mttrMs), t.closed]) })}</section>
 <section class="card" aria-labelledby="recurring-h"><h2 id="recurring-h">Recurring drift sources</h2>${recurringSection(m.recurring)}</section>
 </div>`;
 }

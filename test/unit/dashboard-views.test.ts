@@ -11,7 +11,7 @@ import { html } from '../../serve/dashboard/html';
 import { CHART, PALETTE } from '../../serve/dashboard/layout';
 import { loadConfig } from '../../workers/config';
 import { openLedger, type Ledger, type SqlDb } from '../../ledger';
-import { executiveFigures, findingDetail, ownerFigures, platformFigures, securityFigures } from '../../ledger/views';
+import { executiveFigures, findingDetail, mttrTrend, ownerFigures, platformFigures, securityFigures } from '../../ledger/views';
 import { loadRegistryOrThrow } from '../../registry';
 import { detectionIntervalMs } from '../../domain/registry/resolve';
 import { staleUnits } from '../../serve/dashboard/platform-view';
@@ -155,7 +155,7 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
     });
     // Open first, then total: the biggest problem on top.
     expect(f.byEnvironment[0]?.key).toBe('prod');
-    expect(f.mttrTrend).toEqual([
+    expect(await mttrTrend(ledger.db, N)).toEqual([
       { week: '2026-09-28', mttrMs: 20_000, closed: 1 },
       { week: '2026-11-23', mttrMs: expect.closeTo(3_920_000 / 3, 3), closed: 3 },
       { week: '2026-11-30', mttrMs: 3_900_000, closed: 2 },

@@ -98,6 +98,39 @@ export class EvidenceStore {
     return path.join(this.root, evidenceFolderName(findingId));
   }
 
+  /**
+   * Every finding folder under the root, sorted, with the finding id its records name: the first
+   * record (in chain order) whose `findingId` is stored in this folder. `findingId` is undefined
+   * when no readable record of the folder names it (every record was removed, or rewritten). Hidden
+   * entries (`.artifacts`) and plain files are skipped. For `driftplane db rebuild`.
+   */
+  async listFindings(): Promise<{ folder: string; findingId?: string }[]> {
+    const out: { folder: string; findingId?: string }[] = [];
+    for (const name of (await this.namesIn(this.root)).filter((n) => !n.startsWith('.')).sort()) {
+      const dir = path.join(this.root, name);
+      let names: string[];
+      try {
+        names = await this.fs.readdir(dir);
+      } catch (err) {
+        if (errnoOf(err) === 'ENOTDIR' || errnoOf(err) === 'ENOENT') continue;
+        throw err;
+      }
+      let findingId: string | undefined;
+      for (const n of names.filter((x) => RECORD_NAME.test(x)).sort()) {
+        const id = await this.readRecord(path.join(dir, n)).then(
+          (r) => (typeof r.findingId === 'string' ? r.findingId : undefined),
+          () => undefined,
+        );
+        if (id !== undefined && evidenceFolderName(id) === name) {
+          findingId = id;
+          break;
+        }
+      }
+      out.push({ folder: dir, ...(findingId !== undefined ? { findingId } : {}) });
+    }
+    return out;
+  }
+
   /** All records of a finding, in chain order. */
   async read(findingId: string): Promise<EvidenceRecord[]> {
     return (await this.readFiles(findingId)).map((f) => f.record);

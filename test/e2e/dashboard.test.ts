@@ -12,6 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { openDb } from '../../ledger';
+import { snapshotLifecycleTables } from '../support/ledger-scenarios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { detectionIntervalMs } from '../../domain/registry/resolve';
 import { loadRegistryOrThrow } from '../../registry';
@@ -251,5 +253,23 @@ describe('the dashboard after the demo, in Chromium, against the ledger', () => 
     for (const m of findings!.metrics) perClass.set(m.labels?.drift_class ?? '', (perClass.get(m.labels?.drift_class ?? '') ?? 0) + Number(m.value));
     const ledger = await q<{ drift_class: string; n: number }>('SELECT drift_class, count(*)::int AS n FROM lifecycles WHERE drift_class IS NOT NULL GROUP BY drift_class');
     for (const c of ledger) expect(perClass.get(c.drift_class), c.drift_class).toBe(c.n);
+  });
+
+  it('db rebuild from evidence reproduces the ledger rows of the demo findings', async () => {
+    const db = await openDb(ledgerUrl);
+    try {
+      const live = await snapshotLifecycleTables(db);
+      const ids = new Set((live.lifecycles ?? []).map((r) => String(r.finding_id)));
+      for (const f of allDemoFindings()) expect(ids.has(f.findingId) || ids.has(`finding:${f.findingId}`), f.findingId).toBe(true);
+      expect(live.lifecycle_steps!.length).toBeGreaterThan(live.lifecycles!.length);
+      // The real command, on the demo's evidence folder and ledger: everything emptied and replayed.
+      const r = await run(process.execPath, [bin, 'db', 'rebuild', '--json'], { env, cwd: repoRoot, timeout: 120_000 });
+      const out = JSON.parse(r.stdout) as { findings: number; records: number; problems: string[] };
+      expect(out.problems).toEqual([]);
+      expect(out.records).toBe(live.lifecycle_steps!.length);
+      expect(await snapshotLifecycleTables(db)).toEqual(live);
+    } finally {
+      await db.close();
+    }
   });
 });

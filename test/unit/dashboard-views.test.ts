@@ -10,12 +10,13 @@ import { cachedBudgetSource } from '../../serve/dashboard/budget-source';
 import { html } from '../../serve/dashboard/html';
 import { CHART, PALETTE } from '../../serve/dashboard/layout';
 import { loadConfig } from '../../workers/config';
-import { openLedger, type Ledger, type SqlDb } from '../../ledger';
+import type { SqlDb } from '../../ledger';
 import { executiveFigures, findingDetail, mttrTrend, ownerFigures, platformFigures, securityFigures } from '../../ledger/views';
 import { loadRegistryOrThrow } from '../../registry';
 import { detectionIntervalMs } from '../../domain/registry/resolve';
 import { staleUnits } from '../../serve/dashboard/platform-view';
-import { dropDatabase, LEDGER_ENGINES } from '../support/ledger-db';
+import { LEDGER_ENGINES } from '../support/ledger-db';
+import { useLedgerOn } from '../support/ledger-hooks';
 
 // Hand-made ledger rows; every expected figure below is computed by hand from this table.
 const N = new Date('2026-12-03T12:00:00Z');
@@ -118,21 +119,11 @@ async function insertRows(db: SqlDb): Promise<void> {
     ('hotfix:checkout:INC-0', 'w0', 'checkout', 'INC-0', 'closed', $3, $3, 0, $3)`, [at(-1 * H), at(3 * H), at(-5 * D)]);
 }
 
-describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows ($engine)', ({ engine, url: freshUrl }) => {
-  let url: string;
-  let ledger: Ledger;
-  beforeAll(async () => {
-    url = await freshUrl();
-    ledger = await openLedger(url);
-    await insertRows(ledger.db);
-  }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    if (engine === 'postgres') await dropDatabase(url);
-  });
+describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows ($engine)', (engine) => {
+  const h = useLedgerOn(engine, { seed: (ledger) => insertRows(ledger.db) });
 
   it('executive: open critical, MTTC and MTTR over the window, drift by environment, domain and class, weekly MTTR', async () => {
-    const f = await executiveFigures(ledger.db, { now: N, windowMs: WINDOW });
+    const f = await executiveFigures(h.ledger.db, { now: N, windowMs: WINDOW });
     expect(f.openCritical).toBe(2); // pay-net:aaa and iam:eee (open although detected before the window)
     expect(f.openTotal).toBe(5);
     // Classified in the window: 60+120+30+90+10+40+50+20 s over 8 runs (iam:eee and old:fff classified before it).
@@ -155,7 +146,7 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
     });
     // Open first, then total: the biggest problem on top.
     expect(f.byEnvironment[0]?.key).toBe('prod');
-    expect(await mttrTrend(ledger.db, N)).toEqual([
+    expect(await mttrTrend(h.ledger.db, N)).toEqual([
       { week: '2026-09-28', mttrMs: 20_000, closed: 1 },
       { week: '2026-11-23', mttrMs: expect.closeTo(3_920_000 / 3, 3), closed: 3 },
       { week: '2026-11-30', mttrMs: 3_900_000, closed: 2 },
@@ -163,7 +154,7 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
   });
 
   it('platform: lock contention, noisy providers, longest open, ignored fields, auto-heal, detection records', async () => {
-    const f = await platformFigures(ledger.db, { now: N, windowMs: WINDOW });
+    const f = await platformFigures(h.ledger.db, { now: N, windowMs: WINDOW });
     // Two failed attempts mention the state lock in the window; "clock" is not a lock, the third is before the window.
     expect(f.lockContention).toEqual([{ unit: 'cat', attempts: 2, lastAt: at(-1 * H), lastError: 'Error acquiring the state lock: ConditionalCheckFailedException' }]);
     expect(f.noisyProviders).toEqual([{ from: '5.0.0', to: '5.1.0', findings: 1, units: 1 }]);
@@ -178,20 +169,20 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
   });
 
   it("owner: only the team's runs; required actions, PRs waiting, the last reconciliation", async () => {
-    const f = await ownerFigures(ledger.db, 'checkout', { now: N, windowMs: WINDOW });
+    const f = await ownerFigures(h.ledger.db, 'checkout', { now: N, windowMs: WINDOW });
     expect(f.findings.map((r) => `${r.findingId}/${r.runId}`)).toEqual(['checkout:ccc/r2', 'checkout:jjj/r1', 'checkout:ccc/r1', 'checkout:bbb/r1']);
     expect(f.findings.every((r) => r.owner === 'checkout')).toBe(true);
     expect(f.requiredActions.map((r) => `${r.findingId}/${r.runId}`)).toEqual(['checkout:ccc/r2']);
     expect(f.prsWaiting.map((r) => `${r.findingId}/${r.runId}`)).toEqual(['checkout:ccc/r2']);
     expect(f.lastReconciled).toMatchObject({ findingId: 'checkout:ccc', runId: 'r1', closedAt: at(-3 * D + 600_000) });
-    const other = await ownerFigures(ledger.db, 'security', { now: N, windowMs: WINDOW });
+    const other = await ownerFigures(h.ledger.db, 'security', { now: N, windowMs: WINDOW });
     expect(other.findings.map((r) => r.findingId)).toEqual(['sec:hhh']);
     expect(other.requiredActions.map((r) => r.findingId)).toEqual(['sec:hhh']);
     expect(other.lastReconciled).toBeUndefined();
   });
 
   it('security: identity, network exposure, secrets, unverified artifacts, break-glass not reconciled, open hotfix windows', async () => {
-    const f = await securityFigures(ledger.db, { now: N, windowMs: WINDOW });
+    const f = await securityFigures(h.ledger.db, { now: N, windowMs: WINDOW });
     const ids = (k: keyof typeof f.sections) => f.sections[k].findings.map((r) => r.findingId);
     expect(ids('identity')).toEqual(['iam:eee']);
     expect(ids('network')).toEqual(['pay-net:aaa']);
@@ -205,20 +196,20 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
   });
 
   it('finding page: both runs, the timeline by seq, the rules of each run, the answers', async () => {
-    const d = await findingDetail(ledger.db, 'checkout:ccc');
+    const d = await findingDetail(h.ledger.db, 'checkout:ccc');
     expect(d?.runs.map((r) => [r.runId, r.outcome ?? null, r.rules.map((x) => x.ruleId)])).toEqual([
       ['r1', 'RECONCILED', ['r-old']],
       ['r2', null, ['image-change']],
     ]);
     expect(d?.steps.map((s) => `${s.seq}:${s.runId}:${s.step}`)).toEqual(['1:r1:detected', '2:r1:classified', '3:r1:approval', '4:r1:closed', '5:r2:detected', '6:r2:classified']);
     expect(d?.approvals).toEqual([{ runId: 'r1', step: 'approval', approver: 'policy', answer: 'auto-heal', via: 'policy', at: at(-3 * D + 60_000) }]);
-    expect(await findingDetail(ledger.db, 'nope:000')).toBeUndefined();
+    expect(await findingDetail(h.ledger.db, 'nope:000')).toBeUndefined();
   });
 
   it('staleness: the registry units judged by isOverdue with the tier intervals', async () => {
     const registry = await loadRegistryOrThrow();
     const [fresh, old] = [...registry.units.values()].filter((u) => detectionIntervalMs(u) !== undefined);
-    const f = await platformFigures(ledger.db, { now: N, windowMs: WINDOW });
+    const f = await platformFigures(h.ledger.db, { now: N, windowMs: WINDOW });
     const rows = [
       ...f.detections,
       { unit: fresh!.metadata.name, consecutiveFailures: 0, lastSuccessAt: at(-60_000) },
@@ -246,7 +237,7 @@ describe.each(LEDGER_ENGINES)('dashboard view queries over hand-made ledger rows
       const config = loadConfig({ DRIFTPLANE_HOME: home });
       const module = dashboardModule({
         config,
-        ledger,
+        ledger: h.ledger,
         now: () => N,
         budgets: { evaluate: async () => ({ reports: budgets, recurring: [{ kind: 'finding', unit: 'checkout', findingId: 'checkout:ccc', resourceRef: 'Deployment/checkout/web', count: 2, lastAt: at(-1 * D).toISOString() }] }) },
         auth: {

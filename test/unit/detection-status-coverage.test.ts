@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openLedger, type Ledger } from '../../ledger';
+import { describe, expect, it } from 'vitest';
 import type { DetectionCoverage } from '../../domain/finding';
-import { dropDatabase, LEDGER_ENGINES } from '../support/ledger-db';
+import { LEDGER_ENGINES } from '../support/ledger-db';
+import { useLedgerOn } from '../support/ledger-hooks';
 
 const partial: DetectionCoverage = {
   coveredTypes: 5,
@@ -13,29 +13,16 @@ const partial: DetectionCoverage = {
 const t0 = new Date('2026-12-01T10:00:00Z');
 const at = (h: number) => new Date(t0.getTime() + h * 3_600_000);
 
-describe.each(LEDGER_ENGINES)('detection records in the ledger: coverage ($engine)', ({ engine, url: freshUrl }) => {
-  let url: string;
-  let ledger: Ledger;
-  beforeAll(async () => {
-    url = await freshUrl();
-    ledger = await openLedger(url);
-    // PGlite takes seconds to start, more on a busy machine.
-  }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    if (engine === 'postgres') await dropDatabase(url);
-  });
-  beforeEach(async () => {
-    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
-  });
+describe.each(LEDGER_ENGINES)('detection records in the ledger: coverage ($engine)', (engine) => {
+  const h = useLedgerOn(engine, { truncate: ['unit_detection', 'detection_attempts'] });
 
   it('stores the coverage of a success, keeps it through failures, and drops it on a success without one', async () => {
-    const store = ledger.detection;
+    const store = h.ledger.detection;
     const ok = await store.record('acme-prod-account', { status: 'ok', coverage: partial }, t0);
     expect(ok).toMatchObject({ lastResult: 'ok', coverage: partial, coverageAt: t0.toISOString() });
     expect(await store.read('acme-prod-account')).toEqual(ok);
     // Stored as jsonb, not as text: other readers (the dashboard, budgets) query into it.
-    const [row] = await ledger.db.query<{ kind: string; uncovered: string }>(
+    const [row] = await h.ledger.db.query<{ kind: string; uncovered: string }>(
       "SELECT jsonb_typeof(coverage) AS kind, coverage->'uncoveredTypes'->>0 AS uncovered FROM unit_detection WHERE unit = $1",
       ['acme-prod-account'],
     );
@@ -57,14 +44,14 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger: coverage ($engin
   });
 
   it('a newer coverage replaces the older one', async () => {
-    const store = ledger.detection;
+    const store = h.ledger.detection;
     await store.record('u', { status: 'ok', coverage: partial }, t0);
     const better = { ...partial, coveredTypes: 6, coveredResources: 48, uncoveredTypes: [] };
     expect(await store.record('u', { status: 'ok', coverage: better }, at(1))).toMatchObject({ coverage: better, coverageAt: at(1).toISOString() });
   });
 
   it('reads rows that carry no coverage (written by a rebuild, or before coverage existed)', async () => {
-    await ledger.db.query(
+    await h.ledger.db.query(
       "INSERT INTO unit_detection (unit, first_seen_at, last_attempt_at, last_result, last_success_at, consecutive_failures) VALUES ('u', $1, $1, 'ok', $1, 0)",
       [t0.toISOString()],
     );
@@ -76,8 +63,8 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger: coverage ($engin
       lastSuccessAt: t0.toISOString(),
       consecutiveFailures: 0,
     };
-    expect(await ledger.detection.read('u')).toEqual(old);
-    const next = await ledger.detection.record('u', { status: 'ok', coverage: partial }, at(1));
+    expect(await h.ledger.detection.read('u')).toEqual(old);
+    const next = await h.ledger.detection.record('u', { status: 'ok', coverage: partial }, at(1));
     expect(next).toMatchObject({ firstSeenAt: t0.toISOString(), coverage: partial });
   });
 });

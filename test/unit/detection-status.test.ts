@@ -1,29 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DetectionStatusError, isOverdue, MAX_DETECTION_ERROR } from '../../ledger/detection';
-import { openLedger, type Ledger } from '../../ledger';
 import { DriftObservationSchema, staleObservation } from '../../domain/finding';
-import { dropDatabase, LEDGER_ENGINES } from '../support/ledger-db';
+import { LEDGER_ENGINES } from '../support/ledger-db';
+import { useLedgerOn } from '../support/ledger-hooks';
 
 const hour = 3_600_000;
 
-describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', ({ engine, url: freshUrl }) => {
-  let url: string;
-  let ledger: Ledger;
-  beforeAll(async () => {
-    url = await freshUrl();
-    ledger = await openLedger(url);
-    // PGlite takes seconds to start, more on a busy machine.
-  }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    if (engine === 'postgres') await dropDatabase(url);
-  });
-  beforeEach(async () => {
-    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
-  });
+describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', (engine) => {
+  const h = useLedgerOn(engine, { truncate: ['unit_detection', 'detection_attempts'] });
 
   it('keeps the last success across failures, counts consecutive failures, and logs each attempt', async () => {
-    const store = ledger.detection;
+    const store = h.ledger.detection;
     const t0 = new Date('2026-07-01T10:00:00Z');
     const ok = await store.record('u', { status: 'ok' }, t0);
     expect(ok).toEqual({
@@ -48,7 +35,7 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', ({ en
     });
     expect(await store.read('u')).toEqual(s);
     expect(await store.list()).toEqual([s]);
-    const attempts = await ledger.db.query<{ at: Date; result: string; error: string | null }>('SELECT at, result, error FROM detection_attempts WHERE unit = $1 ORDER BY at', ['u']);
+    const attempts = await h.ledger.db.query<{ at: Date; result: string; error: string | null }>('SELECT at, result, error FROM detection_attempts WHERE unit = $1 ORDER BY at', ['u']);
     expect(attempts.map((a) => [a.at.toISOString(), a.result, a.error])).toEqual([
       ['2026-07-01T10:00:00.000Z', 'ok', null],
       ['2026-07-01T11:00:00.000Z', 'failed', 'AccessDenied'],
@@ -57,7 +44,7 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', ({ en
   });
 
   it('a success resets the failures and keeps the last error; an error is cut to 500 characters', async () => {
-    const store = ledger.detection;
+    const store = h.ledger.detection;
     const long = `AccessDenied ${'x'.repeat(600)}`;
     const failed = await store.record('u', { status: 'failed', error: long }, new Date('2026-07-01T10:00:00Z'));
     expect(failed.lastError).toHaveLength(MAX_DETECTION_ERROR);
@@ -77,7 +64,7 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', ({ en
   });
 
   it('notes a new unit once and keeps its first-seen time through later attempts', async () => {
-    const store = ledger.detection;
+    const store = h.ledger.detection;
     expect(await store.read('u')).toBeUndefined();
     const seen = await store.noteSeen('u', new Date('2026-07-01T09:00:00Z'));
     expect(seen).toEqual({ unit: 'u', firstSeenAt: '2026-07-01T09:00:00.000Z', consecutiveFailures: 0 });
@@ -91,19 +78,19 @@ describe.each(LEDGER_ENGINES)('detection records in the ledger ($engine)', ({ en
 
   it('lists units by name in byte order on both engines', async () => {
     const at = new Date('2026-07-01T10:00:00Z');
-    for (const unit of ['b-unit', 'B-unit', 'a_unit', 'a-unit']) await ledger.detection.record(unit, { status: 'ok' }, at);
-    expect((await ledger.detection.list()).map((s) => s.unit)).toEqual(['B-unit', 'a-unit', 'a_unit', 'b-unit']);
+    for (const unit of ['b-unit', 'B-unit', 'a_unit', 'a-unit']) await h.ledger.detection.record(unit, { status: 'ok' }, at);
+    expect((await h.ledger.detection.list()).map((s) => s.unit)).toEqual(['B-unit', 'a-unit', 'a_unit', 'b-unit']);
   });
 
   it('refuses a row that is not a detection record instead of reading it as fresh', async () => {
-    await ledger.detection.record('good', { status: 'ok' }, new Date('2026-07-01T10:00:00Z'));
-    await ledger.db.query("INSERT INTO unit_detection (unit, last_result, last_success_at, consecutive_failures) VALUES ('u', 'maybe', now(), 0)");
-    const err: unknown = await ledger.detection.read('u').catch((e: unknown) => e);
+    await h.ledger.detection.record('good', { status: 'ok' }, new Date('2026-07-01T10:00:00Z'));
+    await h.ledger.db.query("INSERT INTO unit_detection (unit, last_result, last_success_at, consecutive_failures) VALUES ('u', 'maybe', now(), 0)");
+    const err: unknown = await h.ledger.detection.read('u').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DetectionStatusError);
     expect((err as DetectionStatusError).unit).toBe('u');
     expect((err as Error).message).toMatch(/^unit_detection row of u: lastResult: /);
-    await expect(ledger.detection.list()).rejects.toBeInstanceOf(DetectionStatusError);
-    const listing = await ledger.detection.listReadable();
+    await expect(h.ledger.detection.list()).rejects.toBeInstanceOf(DetectionStatusError);
+    const listing = await h.ledger.detection.listReadable();
     expect(listing.records.map((r) => r.unit)).toEqual(['good']);
     expect(listing.unreadable).toEqual([{ unit: 'u', problem: expect.stringMatching(/^lastResult: /) }]);
   });

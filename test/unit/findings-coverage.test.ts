@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coverageLines, readLedgerCoverage, readUnitCoverage } from '../../cli/commands/lifecycle';
 import { openLedger, type Ledger } from '../../ledger';
 import { LedgerInUseError, lockFileOf } from '../../ledger/folder-lock';
 import type { DetectionCoverage } from '../../domain/finding';
 import { dropDatabase, LEDGER_ENGINES } from '../support/ledger-db';
+import { useLedgerOn } from '../support/ledger-hooks';
 
 const at = new Date('2026-12-01T10:00:00Z');
 const partial: DetectionCoverage = {
@@ -42,25 +43,12 @@ const EXPECTED_UNITS = [
   ['sandbox-account', 100, false],
 ];
 
-describe.each(LEDGER_ENGINES)('driftplane findings: coverage per unit from the ledger ($engine)', ({ engine, url: freshUrl }) => {
-  let url: string;
-  let ledger: Ledger;
-  beforeAll(async () => {
-    url = await freshUrl();
-    ledger = await openLedger(url);
-    // PGlite takes seconds to start, more on a busy machine.
-  }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    if (engine === 'postgres') await dropDatabase(url);
-  });
-  beforeEach(async () => {
-    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
-  });
+describe.each(LEDGER_ENGINES)('driftplane findings: coverage per unit from the ledger ($engine)', (engine) => {
+  const h = useLedgerOn(engine, { truncate: ['unit_detection', 'detection_attempts'] });
 
   it('reads what the worker recorded and prints a line for each unit below 100 %', async () => {
-    await recordFour(ledger);
-    const { units, unreadable } = await readUnitCoverage(ledger.detection);
+    await recordFour(h.ledger);
+    const { units, unreadable } = await readUnitCoverage(h.ledger.detection);
     expect(unreadable).toEqual([]);
     expect(units.map((u) => [u.unit, u.percent, u.full])).toEqual(EXPECTED_UNITS);
     expect(units[0]).toEqual({ unit: 'acme-prod-account', ...partial, percent: 83.3, full: false, at: at.toISOString() });
@@ -71,12 +59,12 @@ describe.each(LEDGER_ENGINES)('driftplane findings: coverage per unit from the l
   });
 
   it('names records it cannot read instead of taking them for full coverage', async () => {
-    await ledger.detection.record('network-prod', { status: 'ok', coverage: full }, at);
-    await ledger.db.query(
+    await h.ledger.detection.record('network-prod', { status: 'ok', coverage: full }, at);
+    await h.ledger.db.query(
       `INSERT INTO unit_detection (unit, last_result, last_success_at, consecutive_failures, coverage, coverage_at)
        VALUES ('broken', 'ok', now(), 0, '{"coveredTypes": "all"}'::jsonb, now())`,
     );
-    const read = await readUnitCoverage(ledger.detection);
+    const read = await readUnitCoverage(h.ledger.detection);
     expect(read.unreadable).toEqual(['broken']);
     expect(read.units.map((u) => u.unit)).toEqual(['network-prod']);
   });

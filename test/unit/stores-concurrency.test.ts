@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLifecycleActivities, type LifecycleDeps } from '../../activities/lifecycle';
 import { createScanActivities, type ScanDeps } from '../../activities/scan';
 import { staleObservation } from '../../domain/finding';
 import { errnoOf, nodeFileOps, type FileOps } from '../../evidence/durable-file';
 import { EvidenceStore, EvidenceWriteFailed } from '../../evidence/evidence-store';
-import { openLedger, type Ledger } from '../../ledger';
+import { openLedger } from '../../ledger';
 import { dropDatabase, freshPostgresUrl, LEDGER_ENGINES } from '../support/ledger-db';
+import { useLedgerOn } from '../support/ledger-hooks';
 import { repoRoot } from '../support/shared-fixtures';
 import type { WriterReport } from '../support/store-writer';
 
@@ -189,73 +190,60 @@ describe('evidence store: every append kept', () => {
   });
 });
 
-describe.each(LEDGER_ENGINES)('detection records in the ledger: no update lost ($engine)', ({ engine, url: freshUrl }) => {
+describe.each(LEDGER_ENGINES)('detection records in the ledger: no update lost ($engine)', (engine) => {
   const failed = (i: number) => ({ status: 'failed' as const, error: `AccessDenied ${i}` });
-  let url: string;
-  let ledger: Ledger;
-  beforeAll(async () => {
-    url = await freshUrl();
-    ledger = await openLedger(url);
-    // PGlite takes seconds to start, more on a busy machine.
-  }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    if (engine === 'postgres') await dropDatabase(url);
-  });
-  beforeEach(async () => {
-    await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');
-  });
+  const h = useLedgerOn(engine, { truncate: ['unit_detection', 'detection_attempts'] });
 
   it('50 concurrent record() calls for one unit in one process all count, and each attempt is logged once', async () => {
     const t0 = Date.parse('2026-07-01T10:00:00Z');
-    const results = await Promise.allSettled(range(1, 50).map((i) => ledger.detection.record('u', failed(i), new Date(t0 + i))));
+    const results = await Promise.allSettled(range(1, 50).map((i) => h.ledger.detection.record('u', failed(i), new Date(t0 + i))));
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    expect(await ledger.detection.read('u')).toMatchObject({ unit: 'u', lastResult: 'failed', consecutiveFailures: 50 });
-    expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts WHERE unit = $1', ['u'])).toEqual([{ n: 50 }]);
+    expect(await h.ledger.detection.read('u')).toMatchObject({ unit: 'u', lastResult: 'failed', consecutiveFailures: 50 });
+    expect(await h.ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts WHERE unit = $1', ['u'])).toEqual([{ n: 50 }]);
   });
 
   it('noteSeen racing record() never overwrites the attempt', async () => {
     const seenAt = new Date('2026-07-01T09:00:00Z');
-    await Promise.all(range(1, 10).flatMap((i) => [ledger.detection.noteSeen('u', seenAt), ledger.detection.record('u', failed(i), new Date('2026-07-01T10:00:00Z'))]));
-    const s = await ledger.detection.read('u');
+    await Promise.all(range(1, 10).flatMap((i) => [h.ledger.detection.noteSeen('u', seenAt), h.ledger.detection.record('u', failed(i), new Date('2026-07-01T10:00:00Z'))]));
+    const s = await h.ledger.detection.read('u');
     expect(s).toMatchObject({ consecutiveFailures: 10, lastResult: 'failed', lastAttemptAt: '2026-07-01T10:00:00.000Z' });
     // Whichever came first started the clock: the sweep's note (09:00) or the first attempt (10:00).
     expect(['2026-07-01T09:00:00.000Z', '2026-07-01T10:00:00.000Z']).toContain(s?.firstSeenAt);
   });
 
   it('a record whose write fails changes nothing (neither the record nor the attempts log), and its retry counts once', async () => {
-    await ledger.detection.record('u', failed(1), new Date('2026-07-01T10:00:00Z'));
+    await h.ledger.detection.record('u', failed(1), new Date('2026-07-01T10:00:00Z'));
     // A real failure of the database, after the attempt's row was written in the same transaction.
-    await ledger.db.exec(`
+    await h.ledger.db.exec(`
       CREATE FUNCTION dp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
       CREATE TRIGGER dp_test_refuse BEFORE UPDATE ON unit_detection FOR EACH ROW EXECUTE FUNCTION dp_test_refuse();
     `);
     try {
-      await expect(ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).rejects.toThrow(/No space left on device/);
-      expect(await ledger.detection.read('u')).toMatchObject({ consecutiveFailures: 1, lastError: 'AccessDenied 1' });
-      expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 1 }]);
+      await expect(h.ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).rejects.toThrow(/No space left on device/);
+      expect(await h.ledger.detection.read('u')).toMatchObject({ consecutiveFailures: 1, lastError: 'AccessDenied 1' });
+      expect(await h.ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 1 }]);
     } finally {
-      await ledger.db.exec('DROP TRIGGER dp_test_refuse ON unit_detection; DROP FUNCTION dp_test_refuse()');
+      await h.ledger.db.exec('DROP TRIGGER dp_test_refuse ON unit_detection; DROP FUNCTION dp_test_refuse()');
     }
-    expect(await ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).toMatchObject({ consecutiveFailures: 2, lastError: 'AccessDenied 2' });
-    expect(await ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 2 }]);
+    expect(await h.ledger.detection.record('u', failed(2), new Date('2026-07-01T11:00:00Z'))).toMatchObject({ consecutiveFailures: 2, lastError: 'AccessDenied 2' });
+    expect(await h.ledger.db.query('SELECT count(*)::int AS n FROM detection_attempts')).toEqual([{ n: 2 }]);
   });
 
   it('detectUnit rejects when the ledger write fails, and its retry records the attempt', async () => {
-    await ledger.db.exec(`
+    await h.ledger.db.exec(`
       CREATE FUNCTION dp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the ledger is read-only'; END $$;
       CREATE TRIGGER dp_test_refuse BEFORE INSERT ON detection_attempts FOR EACH ROW EXECUTE FUNCTION dp_test_refuse();
     `);
     const detector = { name: 'none', has: () => Promise.resolve(false) };
-    const activities = createScanActivities({ status: ledger.detection, detector } as unknown as ScanDeps);
+    const activities = createScanActivities({ status: h.ledger.detection, detector } as unknown as ScanDeps);
     try {
       await expect(activities.detectUnit({ unit: 'u' })).rejects.toThrow(/the ledger is read-only/);
     } finally {
-      await ledger.db.exec('DROP TRIGGER dp_test_refuse ON detection_attempts; DROP FUNCTION dp_test_refuse()');
+      await h.ledger.db.exec('DROP TRIGGER dp_test_refuse ON detection_attempts; DROP FUNCTION dp_test_refuse()');
     }
-    expect(await ledger.detection.read('u')).toBeUndefined();
+    expect(await h.ledger.detection.read('u')).toBeUndefined();
     await activities.detectUnit({ unit: 'u' });
-    expect(await ledger.detection.read('u')).toMatchObject({ lastResult: 'failed', consecutiveFailures: 1, lastError: 'no detector can observe u' });
+    expect(await h.ledger.detection.read('u')).toMatchObject({ lastResult: 'failed', consecutiveFailures: 1, lastError: 'no detector can observe u' });
   });
 });
 

@@ -28,6 +28,25 @@ export const ApprovalStatementSchema = z.strictObject({
 /** An approval statement. */
 export type ApprovalStatement = z.infer<typeof ApprovalStatementSchema>;
 
+/**
+ * The statement a server channel (Slack, the dashboard) signs for an answer it authenticated: the
+ * one mapping of a verified answer to what the lifecycle checks.
+ */
+export function serverStatementOf(
+  a: { findingId: string; answer: 'approve' | 'reject'; approver: string; reason: string; issuedAt: Date },
+  channel: string,
+): ApprovalStatement {
+  return {
+    v: 1,
+    findingId: a.findingId,
+    answer: a.answer === 'approve' ? 'approved' : 'rejected',
+    approver: a.approver,
+    reason: a.reason,
+    issuedAt: a.issuedAt.toISOString(),
+    channel,
+  };
+}
+
 /** Who signed: the server's Ed25519 key (server channels) or a person's SSH key (the CLI). */
 export const StatementSignerSchema = z.discriminatedUnion('kind', [
   z.strictObject({

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AnswerQueued } from '../../cli/answer-queued';
 import { InputError, ToolError } from '../../domain/errors';
 import type { ApprovalInput } from '../../domain/lifecycle';
-import type { ApprovalStatement, SignedStatement } from '../../domain/signing/statement';
+import { serverStatementOf, type ApprovalStatement, type SignedStatement } from '../../domain/signing/statement';
 import type { AnswerAccepted } from '../../workflows/messages';
 import { authPage, link } from './auth-pages';
 import type { DashboardUser } from './session';
@@ -47,15 +47,7 @@ export function buildDashboardAnswer(
     approver: a.approver,
     reason: a.reason,
     via: 'dashboard',
-    statement: sign({
-      v: 1,
-      findingId: a.findingId,
-      answer: a.answer === 'approve' ? 'approved' : 'rejected',
-      approver: a.approver,
-      reason: a.reason,
-      issuedAt: a.issuedAt.toISOString(),
-      channel: 'dashboard',
-    }),
+    statement: sign(serverStatementOf(a, 'dashboard')),
   };
 }
 

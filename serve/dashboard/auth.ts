@@ -13,18 +13,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Client, Connection } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { answerFinding } from '../../cli/answer-finding';
-import { connectClient } from '../../cli/temporal';
 import { InputError } from '../../domain/errors';
 import { parseRedactionKey } from '../../domain/redaction';
 import type { ApprovalStatement, SignedStatement } from '../../domain/signing/statement';
-import { loadRegistry, peopleOf } from '../../registry';
 import type { Config } from '../../workers/config';
 import { createStatementSigner } from '../../workers/signing-keys';
+import { channelAnswers, registryPeople } from '../channel-answers';
 import type { ServeModule } from '../server';
-import { noteApprovalProgress } from '../slack/approval-progress';
 import { ANSWER_BODY_LIMIT, handleAnswer, type AnswerSender } from './answer';
 import { authPage, link } from './auth-pages';
 import { escapeHtml } from './html';
@@ -39,10 +35,6 @@ import {
 } from './oidc';
 import type { DashboardAuth, DashboardUser } from './session';
 
-/** How long the answer route waits for a worker to validate an answer before saying "queued". */
-const ANSWER_WAIT_MS = 30_000;
-/** The registry is read again at most this often (people join teams while the server runs). */
-const REGISTRY_TTL_MS = 30_000;
 /** Sign-ins started and not finished that the server keeps at most (oldest dropped first). */
 const MAX_PENDING_LOGINS = 10_000;
 
@@ -138,37 +130,10 @@ export async function createDashboardAuth(
     return { email: p.email, via: 'oidc', sid: p.sid, ...(p.name ? { name: p.name } : {}) };
   };
 
-  let people: { at: number; byEmail: Map<string, string> } | undefined;
-  const personByEmail = async (email: string) => {
-    if (!people || Date.now() - people.at > REGISTRY_TTL_MS) {
-      const loaded = await loadRegistry(config.registryDir);
-      if (!loaded.ok)
-        throw new Error(`registry at ${config.registryDir} is invalid (${loaded.errors.length} problem(s))`);
-      people = {
-        at: Date.now(),
-        byEmail: new Map(peopleOf(loaded.registry).map((p) => [p.email.toLowerCase(), p.email])),
-      };
-    }
-    return people.byEmail.get(email.toLowerCase());
-  };
-
-  let temporal: Promise<{ client: Client; connection: Connection }> | undefined;
-  const client = async () => {
-    temporal ??= connectClient(config.temporalAddress, config.namespace).catch((err: unknown) => {
-      temporal = undefined; // try again at the next answer
-      throw err;
-    });
-    return (await temporal).client;
-  };
-  const answer: AnswerSender =
-    opts.answer ??
-    (async (findingId, a, input) => {
-      const c = await client();
-      const accepted = await answerFinding(c, findingId, a, input, ANSWER_WAIT_MS);
-      // A counted approval short of the quorum: the finding's Slack message shows "1 of 2 approvals".
-      await noteApprovalProgress(c, accepted, 'dashboard').catch(() => undefined);
-      return accepted;
-    });
+  const people = registryPeople(config.registryDir);
+  const personByEmail = (email: string) => people.byEmail(email);
+  const answers = channelAnswers(config, 'dashboard');
+  const answer: AnswerSender = opts.answer ?? ((findingId, a, input) => answers.send(findingId, a, input));
   const signer = opts.sign ? undefined : createStatementSigner(config.signing);
   const sign = opts.sign ?? ((st: ApprovalStatement) => (signer as NonNullable<typeof signer>).sign(st));
 
@@ -386,10 +351,7 @@ export async function createDashboardAuth(
       const s = sessionOf(req);
       return s ? sealer.csrfToken(s.sid) : undefined;
     },
-    close: async () => {
-      const t = await temporal?.catch(() => undefined);
-      await t?.connection.close();
-    },
+    close: () => answers.close(),
   };
 }
 

@@ -1,19 +1,10 @@
-import type { Client, Connection } from '@temporalio/client';
 import type { ViewsOpenArguments } from '@slack/web-api';
 import { callSlack, createSlackWebClient } from '../../activities/slack/web-client';
-import { answerFinding } from '../../cli/answer-finding';
-import { connectClient } from '../../cli/temporal';
 import type { ApprovalStatement, SignedStatement } from '../../domain/signing/statement';
-import { loadRegistry, peopleOf } from '../../registry';
 import type { Config } from '../../workers/config';
 import { createStatementSigner } from '../../workers/signing-keys';
+import { channelAnswers, registryPeople } from '../channel-answers';
 import { slackInteractivity, type SlackInteractivity, type SlackInteractivityWeb } from './interactivity';
-import { noteApprovalProgress } from './approval-progress';
-
-/** How long the endpoint waits for a worker to validate an answer before replying "queued". */
-const ANSWER_WAIT_MS = 30_000;
-/** The registry is read again at most this often (people join teams while the server runs). */
-const REGISTRY_TTL_MS = 30_000;
 
 /**
  * The Slack endpoint built from the configuration: Slack's Web API at SLACK_API_URL with
@@ -47,39 +38,14 @@ export function slackFromConfig(
     },
   };
 
-  let people: { at: number; bySlackId: Map<string, string> } | undefined;
-  const personBySlackId = async (slackUserId: string) => {
-    if (!people || Date.now() - people.at > REGISTRY_TTL_MS) {
-      const loaded = await loadRegistry(config.registryDir);
-      if (!loaded.ok)
-        throw new Error(`registry at ${config.registryDir} is invalid (${loaded.errors.length} problem(s))`);
-      const bySlackId = new Map<string, string>();
-      for (const p of peopleOf(loaded.registry)) if (p.slackUserId) bySlackId.set(p.slackUserId, p.email);
-      people = { at: Date.now(), bySlackId };
-    }
-    return people.bySlackId.get(slackUserId);
-  };
-
-  let temporal: Promise<{ client: Client; connection: Connection }> | undefined;
-  const client = async () => {
-    temporal ??= connectClient(config.temporalAddress, config.namespace).catch((err: unknown) => {
-      temporal = undefined; // try again at the next answer
-      throw err;
-    });
-    return (await temporal).client;
-  };
+  const people = registryPeople(config.registryDir);
+  const answers = channelAnswers(config, 'slack');
 
   const slack = slackInteractivity({
     signingSecret: config.slack.signingSecret,
     web,
-    personBySlackId,
-    answer: async (findingId, answer, input) => {
-      const c = await client();
-      const accepted = await answerFinding(c, findingId, answer, input, ANSWER_WAIT_MS);
-      // A counted approval that does not complete the quorum: the message shows "1 of 2 approvals".
-      await noteApprovalProgress(c, accepted, 'slack').catch(() => undefined);
-      return accepted;
-    },
+    personBySlackId: (id) => people.bySlackId(id),
+    answer: (findingId, answer, input) => answers.send(findingId, answer, input),
     // Answers carry a statement signed with the server's key ($DRIFTPLANE_HOME/signing.key or
     // DRIFTPLANE_SIGNING_KEY), which lifecycles trust for the `slack` channel.
     sign: opts.sign ?? ((st) => createStatementSigner(config.signing).sign(st)),
@@ -90,8 +56,7 @@ export function slackFromConfig(
     ...slack,
     close: async () => {
       await slack.idle();
-      const t = await temporal?.catch(() => undefined);
-      await t?.connection.close();
+      await answers.close();
     },
   };
 }

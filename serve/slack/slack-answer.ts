@@ -1,5 +1,5 @@
 import type { ApprovalInput } from '../../domain/lifecycle';
-import type { ApprovalStatement, SignedStatement } from '../../domain/signing/statement';
+import { serverStatementOf, type ApprovalStatement, type SignedStatement } from '../../domain/signing/statement';
 
 /** A person's answer as the Slack endpoint proved it: the registry person behind the signed `user.id`. */
 export interface VerifiedSlackAnswer {
@@ -28,15 +28,7 @@ export function buildSlackAnswer(
 ): SlackAnswerInput {
   const input: SlackAnswerInput = { approver: a.approver, reason: a.reason, via: 'slack' };
   if (sign) {
-    input.statement = sign({
-      v: 1,
-      findingId: a.findingId,
-      answer: a.answer === 'approve' ? 'approved' : 'rejected',
-      approver: a.approver,
-      reason: a.reason,
-      issuedAt: a.issuedAt.toISOString(),
-      channel: 'slack',
-    });
+    input.statement = sign(serverStatementOf(a, 'slack'));
   }
   return input;
 }

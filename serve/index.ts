@@ -1,6 +1,6 @@
 /**
  * `driftplane serve`: one HTTP server for everything a person or a webhook reaches. Each endpoint
- * family is one module (serve/health.ts, serve/slack/, serve/github/; later serve/dashboard/,
+ * family is one module (serve/health.ts, serve/slack/, serve/github/, serve/dashboard/,
  * serve/metrics/): add it to the list in {@link startDriftplaneServer}.
  */
 import type { ApprovalStatement, SignedStatement } from '../domain/signing/statement';

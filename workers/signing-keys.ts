@@ -1,6 +1,6 @@
 /**
  * The server's signing keys for answers that arrive through server channels (the Slack endpoint,
- * later the dashboard): once such a channel has authenticated the person, it calls
+ * the dashboard): once such a channel has authenticated the person, it calls
  * `createStatementSigner(config.signing).sign(...)` and sends the statement with the Update. The
  * lifecycle trusts the public keys passed in its input (`trust()`, set where lifecycles start).
  *

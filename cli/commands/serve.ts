@@ -41,12 +41,13 @@ export async function startServe(
   }
 }
 
-/** `serve`: the HTTP server for Slack interactivity and health checks (later the dashboard, webhooks and metrics). */
+/** `serve`: the HTTP server for the dashboard, /metrics, Slack interactivity, GitHub webhooks and health checks. */
 export function registerServeCommands(program: Command): void {
   program
     .command('serve')
     .description(
-      'Run the driftplane HTTP server: POST /slack/interactivity (Slack buttons and the reason modal; every request ' +
+      'Run the driftplane HTTP server: the dashboard at / (executive, /platform, /owner?team=, /security, /findings/<id>; ' +
+        'sign-in under /auth/), GET /metrics (Prometheus), POST /slack/interactivity (Slack buttons and the reason modal; every request ' +
         'must carry a valid Slack signature), POST /github/webhook (pull_request closed: merged or not, to the ' +
         "finding's lifecycle; X-Hub-Signature-256 checked first) and GET /healthz. Binds to 127.0.0.1 unless --host says otherwise.",
     )
@@ -61,9 +62,13 @@ export function registerServeCommands(program: Command): void {
         '  driftplane serve\n' +
         '  driftplane serve --port 9000\n' +
         '  driftplane serve --host 0.0.0.0            # in a container, behind a TLS-terminating proxy\n' +
-        '  curl http://127.0.0.1:8787/healthz\n\n' +
+        '  curl http://127.0.0.1:8787/healthz\n' +
+        '  curl -s http://127.0.0.1:8787/metrics | grep driftplane_open_findings\n' +
+        '  DRIFTPLANE_DASHBOARD_DEV_USER=priya.nair@acme.example driftplane serve   # answer from the dashboard on this machine\n\n' +
         'Settings: SLACK_SIGNING_SECRET (verifies requests), SLACK_BOT_TOKEN (views.open, chat.postEphemeral), ' +
-        'SLACK_API_URL (another Web API base URL), DRIFTPLANE_REGISTRY (Slack user ids of approvers), TEMPORAL_ADDRESS.\n' +
+        'SLACK_API_URL (another Web API base URL), DRIFTPLANE_REGISTRY (Slack user ids of approvers), TEMPORAL_ADDRESS, ' +
+        'DRIFTPLANE_LEDGER_URL (the ledger the dashboard and /metrics read), DRIFTPLANE_OIDC_ISSUER/_CLIENT_ID/_CLIENT_SECRET_FILE ' +
+        'and DRIFTPLANE_DASHBOARD_URL (dashboard sign-in, docs/dashboard.md).\n' +
         'Slack app: set the Interactivity Request URL to https://<your host>/slack/interactivity.\n' +
         'GitHub: a webhook to https://<your host>/github/webhook, content type application/json, the secret in ' +
         'GITHUB_WEBHOOK_SECRET, events "Pull requests" (docs/github.md).',
@@ -78,7 +83,7 @@ export function registerServeCommands(program: Command): void {
           },
           config,
         );
-        log(`driftplane serve listening at ${server.url} (GET /healthz, POST /slack/interactivity, POST /github/webhook)`);
+        log(`driftplane serve listening at ${server.url} (dashboard at /, GET /metrics, GET /healthz, POST /slack/interactivity, POST /github/webhook)`);
         if (!config.github.webhookSecret) log('GITHUB_WEBHOOK_SECRET is not set: /github/webhook answers 503');
         if (!config.slack.signingSecret)
           log('SLACK_SIGNING_SECRET is not set: /slack/interactivity answers 503');

@@ -28,7 +28,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 55_000);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
@@ -39,7 +39,8 @@ beforeAll(async () => {
     });
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
   });
-});
+  // Start-up opens and migrates the embedded ledger (PGlite: WASM, seconds on a busy machine).
+}, 60_000);
 
 afterAll(() => {
   if (child.exitCode === null) child.kill('SIGKILL');

@@ -58,6 +58,13 @@ async function openPostgres(url: string, max: number): Promise<SqlDb> {
   const pool = new pg.Pool({ connectionString: url, max });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Connect once now: an unreachable server or a refused login is an error of opening, named as such.
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   const over = (q: { query: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }> }, engine: 'postgres'): Omit<SqlDb, 'transaction' | 'close'> => ({
     engine,
     query: async <R>(sql: string, params: readonly unknown[] = []) => (await q.query(sql, [...params])).rows as R[],

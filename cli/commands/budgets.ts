@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { InputError, ToolError } from '../../domain/errors';
+import { InputError } from '../../domain/errors';
 import type { EvaluatedBudget, MeanTimes, RecurringSource } from '../../domain/budgets/report';
 import { rateText } from '../../domain/budgets/evaluate';
 import { formatWindow } from '../../domain/budgets/burn-rate';
@@ -12,6 +12,7 @@ import { loadRegistryOrThrow } from '../../registry';
 import { loadConfig } from '../../workers/config';
 import { EXIT_CODES_HELP, ExitCode } from '../exit-codes';
 import { writeJson, writeOut } from '../output';
+import { ledgerOpenError } from '../ledger-open';
 import { runAction } from '../run-action';
 
 // The database drivers load only when the command runs: every other command stays light.
@@ -108,17 +109,12 @@ export function registerBudgetCommands(program: Command): void {
         if (windowMs === undefined) throw new InputError(`--window: expected a duration such as 30d or 7d, got ${JSON.stringify(window)}`, { field: '--window' });
         const registry = await loadRegistryOrThrow(opts.registry ? path.resolve(opts.registry) : config.registryDir);
         const url = opts.url ?? config.ledger.url;
-        const { openLedger, redactUrl } = lazyLedger();
+        const { openLedger } = lazyLedger();
         let ledger: LedgerModule.Ledger;
         try {
           ledger = await openLedger(url);
         } catch (err) {
-          throw new ToolError(
-            `cannot open the ledger at ${redactUrl(url)}: ${(err as Error).message}`,
-            url.startsWith('pglite:')
-              ? 'PGlite serves one process at a time: stop `driftplane dev`/the demo first, or use PostgreSQL (DRIFTPLANE_LEDGER_URL=postgres://...)'
-              : 'is PostgreSQL running and the URL right? (docs/ledger.md)',
-          );
+          throw ledgerOpenError(url, err);
         }
         try {
           const { budgetReports, meanTimes, recurringSources } = lazyBudgets();

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { ToolError } from '../../domain/errors';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import type * as LedgerModule from '../../ledger';
 import type * as RebuildModule from '../../ledger/rebuild';
 import { loadConfig } from '../../workers/config';
 import { ExitCode } from '../exit-codes';
 import { writeErr, writeJson, writeOut } from '../output';
+import { ledgerOpenError } from '../ledger-open';
 import { runAction } from '../run-action';
 
 // The database drivers load only for `db` commands: every other command stays light.
@@ -19,16 +19,11 @@ const URL_HELP = 'the ledger (default: $DRIFTPLANE_LEDGER_URL, else PGlite in $D
 
 /** Opens the database without migrating, explaining an unreachable server or a PGlite folder in use. */
 async function openOrExplain(url: string) {
-  const { openDb, redactUrl } = lazyLedger();
+  const { openDb } = lazyLedger();
   try {
     return await openDb(url);
   } catch (err) {
-    throw new ToolError(
-      `cannot open the ledger at ${redactUrl(url)}: ${(err as Error).message}`,
-      url.startsWith('pglite:')
-        ? 'PGlite serves one process at a time: stop `driftplane dev`/the demo first, or use PostgreSQL (DRIFTPLANE_LEDGER_URL=postgres://...)'
-        : 'is PostgreSQL running and the URL right? (docs/ledger.md)',
-    );
+    throw ledgerOpenError(url, err);
   }
 }
 

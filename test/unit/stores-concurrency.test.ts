@@ -17,6 +17,11 @@ import type { WriterReport } from '../support/store-writer';
 const FINDING = 'checkout-web-prod:760c28255832dc80';
 const WRITER = path.join(repoRoot, 'test', 'support', 'store-writer.ts');
 const tempDir = () => mkdtemp(path.join(os.tmpdir(), 'dp-stores-'));
+/**
+ * Tests that start store-writer processes: each child loads tsx and the stores before it says
+ * "ready", which takes seconds on a loaded 2-core CI machine running the workflow tests beside.
+ */
+const CHILD_PROCESSES = { timeout: 180_000 };
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** Starts one store-writer process per argument list, lets them all write at once, returns their reports. */
@@ -123,7 +128,7 @@ describe('evidence store: every append kept', () => {
     await expectWholeChain(store, 50);
   });
 
-  it('2 processes × 50 appends to one finding: all 100 records, seq 1..100, the chain verifies', async () => {
+  it('2 processes × 50 appends to one finding: all 100 records, seq 1..100, the chain verifies', CHILD_PROCESSES, async () => {
     const root = await tempDir();
     const reports = await inProcesses([
       ['evidence', root, FINDING, '50', 'a'],
@@ -146,7 +151,7 @@ describe('evidence store: every append kept', () => {
     expect(await one.read(FINDING)).toEqual([stored[0]]);
   });
 
-  it('the same 50 keys appended by 2 processes at once are 50 records, and the chain verifies', async () => {
+  it('the same 50 keys appended by 2 processes at once are 50 records, and the chain verifies', CHILD_PROCESSES, async () => {
     const root = await tempDir();
     const reports = await inProcesses([
       ['evidence', root, FINDING, '50', 'same'],
@@ -279,7 +284,7 @@ describe('detection records on one PostgreSQL ledger shared by several workers: 
     }
   });
 
-  it('2 processes × 50 record() calls for one unit: all 100 count', async () => {
+  it('2 processes × 50 record() calls for one unit: all 100 count', CHILD_PROCESSES, async () => {
     const ledger = await openLedger(url);
     try {
       await ledger.db.exec('TRUNCATE unit_detection, detection_attempts');

@@ -1,25 +1,24 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ToolError } from '../domain/errors';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes';
+import { connectTemporal, connectTemporalClient, loadTemporalConnection, withTarget } from '../workers/connection';
 
-/** Connects a Temporal client; an unreachable server is a ToolError (exit 3) that says what to do. */
+export { useConnectionFlags, type ConnectionFlags } from './connection-flags';
+
+/**
+ * Connects a Temporal client to `address` and `namespace` (the config's, already resolved from the
+ * flags, TEMPORAL_* and the envconfig profile), with the profile's TLS, API key and gRPC metadata
+ * (workers/connection.ts). A failure is a ToolError (exit 3) naming the address, the profile and
+ * its TLS files, with what to check.
+ */
 export async function connectClient(address: string, namespace: string, connectTimeout = '5s'): Promise<{ client: Client; connection: Connection }> {
-  try {
-    const connection = await Connection.connect({ address, connectTimeout });
-    return { client: new Client({ connection, namespace }), connection };
-  } catch (err) {
-    throw new ToolError(
-      `cannot reach Temporal at ${address}: ${(err as Error).message}`,
-      'start one with `driftplane dev` (or `npm run dev`), or set TEMPORAL_ADDRESS to a running server',
-    );
-  }
+  return connectTemporal(withTarget(loadTemporalConnection(process.env), { address, namespace }), { connectTimeout });
 }
 
-/** True when a Temporal frontend answers at the address. */
+/** True when a Temporal frontend answers at the address (with the profile's TLS settings). */
 export async function isReachable(address: string): Promise<boolean> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '1s' });
+    const connection = await connectTemporalClient(withTarget(loadTemporalConnection(process.env), { address }), { connectTimeout: '1s' });
     await connection.close();
     return true;
   } catch {

@@ -39,7 +39,10 @@ let tempCounter = 0;
  */
 export function tempNameFor(file: string): string {
   tempCounter += 1;
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tempCounter}.${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${tempCounter}.${randomBytes(4).toString('hex')}.tmp`,
+  );
 }
 
 /**
@@ -97,7 +100,11 @@ export type DurableMode =
  *
  * @returns true when `file` now holds `data`; false only in `create` mode when `file` existed.
  */
-export async function writeDurably(file: string, data: string, options: { mode?: DurableMode; alsoAs?: string[]; fs?: FileOps } = {}): Promise<boolean> {
+export async function writeDurably(
+  file: string,
+  data: string,
+  options: { mode?: DurableMode; alsoAs?: string[]; fs?: FileOps } = {},
+): Promise<boolean> {
   const fs = options.fs ?? nodeFileOps;
   const dir = path.dirname(file);
   await ensureDir(dir, fs);
@@ -127,8 +134,44 @@ export async function writeDurably(file: string, data: string, options: { mode?:
   }
 }
 
+/**
+ * The first half of a `create`-mode `writeDurably`, for writers that name several files one after
+ * another: `data` is written to a temp file of its own beside `dir`'s entries and fsynced.
+ * `commit(file)` links it to `file` (false when that name exists; it may be tried again under
+ * another name), `discard()` removes the temp file. The caller fsyncs the folder (`syncDir`) once
+ * its names are given.
+ */
+export async function prepareDurably(
+  dir: string,
+  data: string,
+  fs: FileOps = nodeFileOps,
+): Promise<{ commit(file: string): Promise<boolean>; discard(): Promise<void> }> {
+  await ensureDir(dir, fs);
+  const tmp = tempNameFor(path.join(dir, 'prepared'));
+  try {
+    const handle = await fs.open(tmp, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return {
+    commit: (file) => linkIfAbsent(tmp, file, fs),
+    discard: () => fs.unlink(tmp).catch(() => undefined),
+  };
+}
+
 /** link() that reports "that name already exists" as false instead of throwing. */
-export async function linkIfAbsent(existing: string, newPath: string, fs: FileOps = nodeFileOps): Promise<boolean> {
+export async function linkIfAbsent(
+  existing: string,
+  newPath: string,
+  fs: FileOps = nodeFileOps,
+): Promise<boolean> {
   try {
     await fs.link(existing, newPath);
     return true;
@@ -161,4 +204,5 @@ export function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
 }
 
 /** Waits `ms` plus up to as much again at random, so contending writers do not retry in step. */
-export const backoff = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms + Math.random() * ms));
+export const backoff = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms + Math.random() * ms));

@@ -1,68 +1,35 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { evidenceFolderName, type ArtifactRef } from '../domain/finding';
-import { statementProblems } from './statement-check';
-import { errnoOf, linkIfAbsent, nodeFileOps, serialized, syncDir, writeDurably, type FileOps } from './durable-file';
+import {
+  errnoOf,
+  linkIfAbsent,
+  nodeFileOps,
+  serialized,
+  syncDir,
+  writeDurably,
+  type FileOps,
+} from './durable-file';
+import { LocalLogStorage } from './local-log-storage';
+import { TransparencyLog } from './log';
+import { checkChain, nextRecord, type ChainCheck, type EvidenceEntry, type EvidenceRecord } from './record';
+import {
+  EvidenceFileError,
+  EvidenceWriteFailed,
+  type EvidenceStore as EvidenceStoreInterface,
+  type EvidenceStoreOptions,
+} from './store';
 
-/** One evidence record: what happened at one step of one finding's lifecycle. */
-export interface EvidenceRecord {
-  findingId: string;
-  /** Position in the finding's chain, from 1. */
-  seq: number;
-  /** Idempotency key: the same step of the same run is written once, however often it is retried. */
-  key: string;
-  step: string;
-  at: string;
-  runId: string;
-  data: unknown;
-  /** SHA-256 of the previous record (hex), or 64 zeros for the first. */
-  prevHash: string;
-  /** SHA-256 over this record without `hash`, canonical JSON. */
-  hash: string;
-}
-
-/** Result of checking a finding's chain. */
-export interface ChainCheck {
-  ok: boolean;
-  records: number;
-  problems: string[];
-}
-
-const GENESIS = '0'.repeat(64);
-
-/** JSON with sorted keys, so a record hashes the same however it was built. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-function hashOf(record: Omit<EvidenceRecord, 'hash'>): string {
-  return createHash('sha256').update(canonicalJson(record)).digest('hex');
-}
-
-/** What an evidence store can be given besides its folder. */
-export interface EvidenceStoreOptions {
-  /** File-system calls (default: the real ones); tests inject failures here. */
-  fs?: FileOps;
-  /** How often one append may lose the race for the next seq before giving up (default 1000). */
-  maxAttempts?: number;
-  /**
-   * Called with the stored record after every append, also when the key was already there (a
-   * retried activity), so a projection of the evidence (the findings ledger) is written at least
-   * once per record; it must be idempotent. A failure fails the append (retryable): the record
-   * stays written and the retry projects it again.
-   */
-  onAppend?: (record: EvidenceRecord) => Promise<void>;
-}
+export { canonicalJson, type ChainCheck, type EvidenceEntry, type EvidenceRecord } from './record';
+export { EvidenceFileError, EvidenceWriteFailed, type EvidenceStoreOptions } from './store';
 
 const RECORD_NAME = /^(\d{6})-.*\.json$/;
 const CLAIM_NAME = /^\.(\d{6})\.claim$/;
 const seqName = (seq: number): string => String(seq).padStart(6, '0');
 const claimName = (seq: number): string => `.${seqName(seq)}.claim`;
-const recordName = (r: Pick<EvidenceRecord, 'seq' | 'step'>): string => `${seqName(r.seq)}-${r.step.replace(/[^a-z0-9-]/gi, '-')}.json`;
+const recordName = (r: Pick<EvidenceRecord, 'seq' | 'step'>): string =>
+  `${seqName(r.seq)}-${r.step.replace(/[^a-z0-9-]/gi, '-')}.json`;
 
 /**
  * A local, append-only evidence store: one folder per finding, one JSON file per record
@@ -82,15 +49,30 @@ const recordName = (r: Pick<EvidenceRecord, 'seq' | 'step'>): string => `${seqNa
  * - Files are written to a temp name of their own, fsynced, named, and the folder fsynced (see
  *   `writeDurably`); a temp file left by a failure never blocks a later write.
  * A write that fails throws `EvidenceWriteFailed`: retryable, the next attempt starts afresh.
+ *
+ * Every record is also a leaf of the store's transparency log, kept under `<root>/.log`
+ * (evidence/log.ts): written after the record, before `onAppend`, and again (once) by a retry.
  */
-export class EvidenceStore {
+export class LocalEvidenceStore implements EvidenceStoreInterface {
   private readonly fs: FileOps;
+  readonly log: TransparencyLog;
 
   constructor(
     readonly root: string,
     private readonly options: EvidenceStoreOptions = {},
   ) {
     this.fs = options.fs ?? nodeFileOps;
+    this.log = new TransparencyLog(new LocalLogStorage(path.join(root, '.log'), this.fs));
+  }
+
+  /** The store's folder. */
+  get location(): string {
+    return this.root;
+  }
+
+  /** `file:///…` of the finding's folder. */
+  locationOf(findingId: string): string {
+    return pathToFileURL(this.folderOf(findingId)).href;
   }
 
   /** The folder holding one finding's records. */
@@ -140,7 +122,9 @@ export class EvidenceStore {
   async readFiles(findingId: string): Promise<{ file: string; record: EvidenceRecord }[]> {
     const dir = this.folderOf(findingId);
     const names = (await this.namesIn(dir)).filter((n) => RECORD_NAME.test(n)).sort();
-    return Promise.all(names.map(async (n) => ({ file: path.join(dir, n), record: await this.readRecord(path.join(dir, n)) })));
+    return Promise.all(
+      names.map(async (n) => ({ file: path.join(dir, n), record: await this.readRecord(path.join(dir, n)) })),
+    );
   }
 
   /**
@@ -165,11 +149,13 @@ export class EvidenceStore {
   async readArtifact(ref: Pick<ArtifactRef, 'uri'> | string): Promise<string> {
     const uri = typeof ref === 'string' ? ref : ref.uri;
     const sha256 = /^evidence:\/\/artifacts\/sha256\/([0-9a-f]{64})$/.exec(uri)?.[1];
-    if (!sha256) throw new EvidenceFileError(uri, 'not an evidence artifact uri (evidence://artifacts/sha256/<hex>)');
+    if (!sha256)
+      throw new EvidenceFileError(uri, 'not an evidence artifact uri (evidence://artifacts/sha256/<hex>)');
     const file = this.artifactFile(sha256);
     const text = await this.fs.readFile(file, 'utf8');
     const actual = createHash('sha256').update(text, 'utf8').digest('hex');
-    if (actual !== sha256) throw new EvidenceFileError(file, `content hash ${actual} does not match its name`);
+    if (actual !== sha256)
+      throw new EvidenceFileError(file, `content hash ${actual} does not match its name`);
     return text;
   }
 
@@ -178,44 +164,53 @@ export class EvidenceStore {
   }
 
   /** Appends a record unless one with the same key exists; returns the stored record either way. */
-  async append(entry: { findingId: string; key: string; step: string; runId: string; at: string; data: unknown }): Promise<EvidenceRecord> {
-    const stored = await this.appendOnce(entry);
-    await this.options.onAppend?.(stored);
-    return stored;
+  async append(entry: EvidenceEntry): Promise<EvidenceRecord> {
+    const { record, fresh } = await this.appendOnce(entry);
+    await this.log.add(record, { fresh }).catch((err: unknown) => {
+      throw new EvidenceWriteFailed(this.log.location, err);
+    });
+    await this.options.onAppend?.(record);
+    return record;
   }
 
-  private appendOnce(entry: { findingId: string; key: string; step: string; runId: string; at: string; data: unknown }): Promise<EvidenceRecord> {
+  private appendOnce(entry: EvidenceEntry): Promise<{ record: EvidenceRecord; fresh: boolean }> {
     const dir = this.folderOf(entry.findingId);
     return serialized(path.resolve(dir), async () => {
       for (let attempt = 1; ; attempt++) {
-        await this.completeClaims(dir);
-        const existing = await this.readFiles(entry.findingId);
+        let existing: { file: string; record: EvidenceRecord }[];
+        try {
+          await this.completeClaims(dir);
+          existing = await this.readFiles(entry.findingId);
+        } catch (err) {
+          // A folder that cannot be read (a file where it should be, EIO) fails the append as a
+          // write failure, retryable and named, like a write that fails.
+          if (err instanceof EvidenceFileError || err instanceof EvidenceWriteFailed) throw err;
+          throw new EvidenceWriteFailed(dir, err);
+        }
         const same = existing.find((f) => f.record.key === entry.key);
-        if (same) return same.record;
+        if (same) return { record: same.record, fresh: false };
         const last = existing[existing.length - 1];
-        const body: Omit<EvidenceRecord, 'hash'> = {
-          findingId: entry.findingId,
-          // From the last file name, not the count: a chain with a record removed is never given a seq twice.
-          seq: last ? Number(RECORD_NAME.exec(path.basename(last.file))?.[1]) + 1 : 1,
-          key: entry.key,
-          step: entry.step,
-          at: entry.at,
-          runId: entry.runId,
-          data: entry.data,
-          prevHash: last?.record.hash ?? GENESIS,
-        };
-        const record: EvidenceRecord = { ...body, hash: hashOf(body) };
+        // From the last file name, not the count: a chain with a record removed is never given a seq twice.
+        const seq = last ? Number(RECORD_NAME.exec(path.basename(last.file))?.[1]) + 1 : 1;
+        const record = nextRecord(entry, seq, last?.record);
         const file = path.join(dir, recordName(record));
-        const won = await writeDurably(path.join(dir, claimName(record.seq)), `${JSON.stringify(record, null, 2)}\n`, {
-          mode: 'create',
-          alsoAs: [file],
-          fs: this.fs,
-        }).catch((err: unknown) => {
+        const won = await writeDurably(
+          path.join(dir, claimName(record.seq)),
+          `${JSON.stringify(record, null, 2)}\n`,
+          {
+            mode: 'create',
+            alsoAs: [file],
+            fs: this.fs,
+          },
+        ).catch((err: unknown) => {
           throw new EvidenceWriteFailed(file, err);
         });
-        if (won) return record;
+        if (won) return { record, fresh: true };
         if (attempt >= (this.options.maxAttempts ?? 1000)) {
-          throw new EvidenceWriteFailed(file, new Error(`seq ${record.seq} was taken by another writer ${attempt} times in a row`));
+          throw new EvidenceWriteFailed(
+            file,
+            new Error(`seq ${record.seq} was taken by another writer ${attempt} times in a row`),
+          );
         }
       }
     });
@@ -223,21 +218,7 @@ export class EvidenceStore {
 
   /** Recomputes every hash and link of a finding's chain, and checks signed answers; each problem names its file and field. */
   async verify(findingId: string): Promise<ChainCheck> {
-    const files = await this.readFiles(findingId);
-    const problems: string[] = [];
-    let prevHash = GENESIS;
-    files.forEach(({ file, record: r }, i) => {
-      const { hash, ...body } = r;
-      if (r.seq !== i + 1) problems.push(`${file}: field seq is ${r.seq}, expected ${i + 1} (a record is missing or was inserted)`);
-      if (r.prevHash !== prevHash) problems.push(`${file}: field prevHash does not link to the record before it`);
-      if (r.findingId !== findingId) problems.push(`${file}: field findingId is ${r.findingId}, expected ${findingId}`);
-      if (hashOf(body) !== hash) problems.push(`${file}: field hash does not match the record's content (changed after it was written)`);
-      // A signed answer is checked on its own: a rewritten chain does not make a forged statement verify.
-      if (r.step === 'approval') problems.push(...statementProblems(file, findingId, r.data));
-      prevHash = hash;
-    });
-    if (files.length === 0) problems.push(`no evidence for ${findingId} in ${this.folderOf(findingId)}`);
-    return { ok: problems.length === 0, records: files.length, problems };
+    return checkChain(findingId, await this.readFiles(findingId), this.folderOf(findingId));
   }
 
   private async namesIn(dir: string): Promise<string[]> {
@@ -282,26 +263,11 @@ export class EvidenceStore {
   }
 }
 
-/** A record could not be written (full disk, I/O error, lost races without end). Retryable. */
-export class EvidenceWriteFailed extends Error {
-  override readonly name = 'EvidenceWriteFailed';
-  constructor(
-    readonly file: string,
-    override readonly cause: unknown,
-  ) {
-    super(`could not write evidence ${file}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
-  }
-}
-
-/** An evidence file that cannot be read as a record. */
-export class EvidenceFileError extends Error {
-  override readonly name = 'EvidenceFileError';
-  constructor(
-    readonly file: string,
-    readonly problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-  }
-}
+/**
+ * The local store under its former name: `new EvidenceStore(folder)` still builds a local store,
+ * and the type `EvidenceStore` is the interface every store implements (evidence/store.ts), so
+ * code typed with it takes an S3 store as well.
+ */
+export const EvidenceStore = LocalEvidenceStore;
+/** Any evidence store (evidence/store.ts). */
+export type EvidenceStore = EvidenceStoreInterface;

@@ -6,7 +6,7 @@
  */
 import type { Client, Connection } from '@temporalio/client';
 import { answerFinding } from '../cli/answer-finding';
-import { connectClient } from '../cli/temporal';
+import { connectTemporal } from '../workers/connection';
 import type { AnswerAccepted } from '../workflows/messages';
 import { loadRegistry, peopleOf } from '../registry';
 import type { Config } from '../workers/config';
@@ -55,7 +55,7 @@ export interface ChannelAnswers {
 export function channelAnswers(config: Config, channel: 'slack' | 'dashboard'): ChannelAnswers {
   let temporal: Promise<{ client: Client; connection: Connection }> | undefined;
   const client = async () => {
-    temporal ??= connectClient(config.temporalAddress, config.namespace).catch((err: unknown) => {
+    temporal ??= connectTemporal(config.temporal).catch((err: unknown) => {
       temporal = undefined; // try again at the next answer
       throw err;
     });

@@ -3,7 +3,10 @@ import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../domain/errors';
+import { parseBoundaryList } from '../domain/boundaries';
 import { parseRedactionKey } from '../domain/redaction';
+import { EvidenceVariablesSchema, evidenceSettingsFrom, type EvidenceSettings } from '../evidence/settings';
+import { loadTemporalConnection, type TemporalConnection } from './connection';
 import { DEFAULT_TASK_QUEUE } from './task-queues';
 
 const root = path.resolve(__dirname, '..');
@@ -12,9 +15,30 @@ const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 
 
 /** Every setting driftplane reads from the environment, with its default. README lists them. */
 export const ConfigSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  // The connection (workers/connection.ts): an envconfig profile, these variables over it, then localhost:7233 / default.
+  // The other TEMPORAL_* variables of envconfig (TEMPORAL_API_KEY, TEMPORAL_TLS_*) are read there.
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().optional(),
+  TEMPORAL_PROFILE: z.string().optional(),
+  TEMPORAL_CONFIG_FILE: z.string().optional(),
   DRIFTPLANE_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  // Credential boundaries and worker tuning (docs/temporal.md).
+  DRIFTPLANE_CONTROL: z.enum(['true', 'false'], 'true or false').default('true'),
+  DRIFTPLANE_BOUNDARIES: z
+    .string()
+    .superRefine((v, ctx) => {
+      const r = parseBoundaryList(v);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `"${r.invalid}" is not a boundary name; expected a comma-separated list such as aws-111122223333,k8s-prod-euw1-a (a-z, 0-9, "-")` });
+    })
+    .optional(),
+  DRIFTPLANE_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  DRIFTPLANE_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),
+  DRIFTPLANE_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  DRIFTPLANE_SHUTDOWN_GRACE_TIME: Duration.default('10s'),
+  DRIFTPLANE_SHUTDOWN_FORCE_TIME: Duration.optional(),
+  DRIFTPLANE_BUILD_ID: z.string().regex(/^[\w.+-]{1,255}$/, 'a build id such as 2026.10.1 or a commit hash (letters, digits, ".", "_", "+", "-")').optional(),
+  DRIFTPLANE_DEPLOYMENT_NAME: z.string().regex(/^[\w-]{1,255}$/, 'a deployment name (letters, digits, "_", "-")').default('driftplane'),
+  DRIFTPLANE_WORKER_VERSIONING: z.enum(['off', 'pinned', 'auto-upgrade']).default('off'),
   DRIFTPLANE_HOME: z.string().default(path.join(process.cwd(), '.driftplane')),
   DRIFTPLANE_EVIDENCE_DIR: z.string().optional(),
   DRIFTPLANE_PLANES_DIR: z.string().optional(),
@@ -73,7 +97,7 @@ export const ConfigSchema = z.object({
     .string()
     .refine((v) => parseRedactionKey(v) !== undefined, 'expected hex or base64 of at least 16 random bytes (the value is not shown)')
     .optional(),
-});
+}).extend(EvidenceVariablesSchema.shape);
 
 /** Where the AWS detector finds CloudTrail logs: a folder, or `s3://bucket/prefix`. */
 export type CloudTrailLocation = { kind: 'folder'; path: string } | { kind: 's3'; bucket: string; prefix: string };
@@ -90,13 +114,43 @@ export interface AwsConfig {
   baseCredentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** How this process's workers poll and stop (docs/temporal.md, "Worker tuning"). */
+export interface WorkerTuning {
+  /** Per worker (the control worker and each boundary worker); unset: the SDK's default (100, 40, 100). */
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentLocalActivityExecutions?: number;
+  /** After SIGTERM/SIGINT, how long running activities may finish before they are cancelled. */
+  shutdownGraceTime: string;
+  /** After SIGTERM/SIGINT, when the worker gives up waiting altogether (unset: never). */
+  shutdownForceTime?: string;
+  /**
+   * Worker Versioning: the deployment and build id this worker runs (DRIFTPLANE_BUILD_ID), and
+   * whether the server routes by it (`pinned` / `auto-upgrade`) or only records it (`off`).
+   */
+  deployment?: { name: string; buildId: string; versioning: 'off' | 'pinned' | 'auto-upgrade' };
+}
+
 /** Resolved configuration. */
 export interface Config {
+  /** The resolved Temporal address and namespace ({@link temporal} has the rest: profile, TLS, API key). */
   temporalAddress: string;
   namespace: string;
+  /** The Temporal connection: one resolution for the worker, the CLI and `serve` (workers/connection.ts). */
+  temporal: TemporalConnection;
+  /** The control queue: every workflow, and the activities of units without a boundary (DRIFTPLANE_TASK_QUEUE). */
   taskQueue: string;
+  /** Whether this process runs the control worker (DRIFTPLANE_CONTROL, default true). */
+  control: boolean;
+  /** The credential boundaries this process serves, one worker each on `<taskQueue>.<boundary>` (DRIFTPLANE_BOUNDARIES). */
+  boundaries: string[];
+  /** Concurrency, shutdown and Worker Versioning of this process's workers. */
+  worker: WorkerTuning;
   home: string;
+  /** The folder of the local evidence store (when DRIFTPLANE_EVIDENCE_URL names no other store). */
   evidenceDir: string;
+  /** The evidence store (folder or S3 with Object Lock), its transparency log and checkpoint key (docs/evidence.md). */
+  evidence: EvidenceSettings & { checkpointEveryMs: number };
   planesDir: string;
   registryDir: string;
   decisionTableFile?: string;
@@ -226,15 +280,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       { location: { field: missing }, message: `${missing}: required with the other OIDC setting` },
     ]);
   }
+  if (c.DRIFTPLANE_WORKER_VERSIONING !== 'off' && !c.DRIFTPLANE_BUILD_ID) {
+    throw new InputError(`invalid environment: DRIFTPLANE_WORKER_VERSIONING=${c.DRIFTPLANE_WORKER_VERSIONING} needs DRIFTPLANE_BUILD_ID (the build this worker runs)`, { file: 'environment' }, [
+      { location: { field: 'DRIFTPLANE_BUILD_ID' }, message: 'DRIFTPLANE_BUILD_ID: required with DRIFTPLANE_WORKER_VERSIONING' },
+    ]);
+  }
+  const boundaries = c.DRIFTPLANE_BOUNDARIES ? (parseBoundaryList(c.DRIFTPLANE_BOUNDARIES) as { boundaries: string[] }).boundaries : [];
+  const temporal = loadTemporalConnection(env);
   const home = path.resolve(c.DRIFTPLANE_HOME);
   const redactionKeyFile = path.join(home, 'redaction.key');
   let redactionKey: Uint8Array | undefined;
   return {
-    temporalAddress: c.TEMPORAL_ADDRESS,
-    namespace: c.TEMPORAL_NAMESPACE,
+    temporalAddress: temporal.address,
+    namespace: temporal.namespace,
+    temporal,
     taskQueue: c.DRIFTPLANE_TASK_QUEUE,
+    control: c.DRIFTPLANE_CONTROL === 'true',
+    boundaries,
+    worker: {
+      ...(c.DRIFTPLANE_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: c.DRIFTPLANE_MAX_CONCURRENT_ACTIVITIES } : {}),
+      ...(c.DRIFTPLANE_MAX_CONCURRENT_WORKFLOW_TASKS ? { maxConcurrentWorkflowTaskExecutions: c.DRIFTPLANE_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
+      ...(c.DRIFTPLANE_MAX_CONCURRENT_LOCAL_ACTIVITIES ? { maxConcurrentLocalActivityExecutions: c.DRIFTPLANE_MAX_CONCURRENT_LOCAL_ACTIVITIES } : {}),
+      shutdownGraceTime: c.DRIFTPLANE_SHUTDOWN_GRACE_TIME,
+      ...(c.DRIFTPLANE_SHUTDOWN_FORCE_TIME ? { shutdownForceTime: c.DRIFTPLANE_SHUTDOWN_FORCE_TIME } : {}),
+      ...(c.DRIFTPLANE_BUILD_ID ? { deployment: { name: c.DRIFTPLANE_DEPLOYMENT_NAME, buildId: c.DRIFTPLANE_BUILD_ID, versioning: c.DRIFTPLANE_WORKER_VERSIONING } } : {}),
+    },
     home,
     evidenceDir: path.resolve(c.DRIFTPLANE_EVIDENCE_DIR ?? path.join(home, 'evidence')),
+    evidence: evidenceSettingsFrom(c, {
+      evidenceDir: path.resolve(c.DRIFTPLANE_EVIDENCE_DIR ?? path.join(home, 'evidence')),
+      // Read (or created) only when a checkpoint is signed: a worker that never signs needs no key file.
+      logKeyFile: () => readOrCreateRedactionKey(path.join(home, 'evidence-log.key'), { name: 'evidence log key (Ed25519)', bytes: 32 }),
+      awsRegion: c.DRIFTPLANE_AWS_REGION,
+    }),
     planesDir: path.resolve(c.DRIFTPLANE_PLANES_DIR ?? path.join(home, 'planes')),
     registryDir: path.resolve(c.DRIFTPLANE_REGISTRY),
     ...(c.DRIFTPLANE_DECISION_TABLE ? { decisionTableFile: path.resolve(c.DRIFTPLANE_DECISION_TABLE) } : {}),

@@ -1,7 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { EvidenceStore } from '../evidence/evidence-store';
+import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { checkpointSignerOf, openEvidenceStore, startCheckpointing } from '../evidence/open';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import { autoHealTimes } from '../activities/lifecycle/heal-history';
 import { createRegistryPolicySource } from '../activities/lifecycle/registry-policy';
@@ -13,12 +13,16 @@ import { createHotfixActivities } from '../activities/hotfix';
 import { createHotfixLookup } from '../activities/hotfix/window-lookup';
 import { slackWorkerParts } from '../activities/slack/worker-parts';
 import { createScanActivities } from '../activities/scan';
+import { createBoundaryActivities } from '../activities/boundaries';
 import { createStatementSigner } from './signing-keys';
 import { sharedLedger, type Ledger } from '../ledger';
 import { createRedactor, redactionPatternsOf, type Redactor } from '../domain/redaction';
+import { InputError } from '../domain/errors';
 import { breakGlassRolesFor, loadRegistry } from '../registry';
 import { cachedRegistry, detectionParts } from './detection-parts';
 import type { Config } from './config';
+import { connectTemporalClient, connectTemporalWorker } from './connection';
+import { BOUNDARY_ACTIVITIES, boundaryTaskQueue } from './task-queues';
 import { heartbeatInterceptor } from './heartbeat-interceptor';
 import { tracingFor } from './telemetry';
 import { reconcileWorkerParts, tofuExecutors, unitProcessCredentials } from './reconcile-parts';
@@ -34,9 +38,25 @@ export function workflowSourceFor(config: Config): WorkflowSource {
   return config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : { workflowsPath };
 }
 
-/** A running worker and what it holds. */
-export interface DriftplaneWorker {
+/** One of a process's workers: the control worker, or the worker of one credential boundary. */
+export interface PolledQueue {
+  role: 'control' | 'boundary';
+  /** The boundary a boundary worker serves. */
+  boundary?: string;
+  taskQueue: string;
   worker: Worker;
+}
+
+/** A process's workers and what they hold. */
+export interface DriftplaneWorker {
+  /** The control worker; when this process runs none (DRIFTPLANE_CONTROL=false), its first boundary worker. */
+  worker: Worker;
+  /** Every worker of this process: the control worker (when configured) and one per declared boundary. */
+  workers: PolledQueue[];
+  /** Runs every worker until they shut down (SIGINT/SIGTERM, or {@link shutdown}); one failing shuts the others down and its error is thrown. */
+  run(): Promise<void>;
+  /** Starts a graceful shutdown of every running worker (running activities get the shutdown grace time). */
+  shutdown(): void;
   client: Client;
   notifier: Notifier;
   /** The findings ledger this worker writes (closed by `close()`). */
@@ -45,13 +65,22 @@ export interface DriftplaneWorker {
   close(): Promise<void>;
 }
 
-/** Builds a worker with every driftplane workflow and activity, its clients built from the config. */
+/**
+ * Builds this process's workers, their clients built from the config (docs/temporal.md): the
+ * control worker on the control queue with every workflow and every activity (the activities of
+ * units without a boundary run there, as they always did) when DRIFTPLANE_CONTROL is on, and one
+ * worker per boundary of DRIFTPLANE_BOUNDARIES on `<control queue>.<boundary>` with only the
+ * activities that touch a unit's systems ({@link BOUNDARY_ACTIVITIES} and the AWS activities).
+ */
 export async function createDriftplaneWorker(
   config: Config,
   opts: { source?: WorkflowSource; notifier?: Notifier; connection?: NativeConnection; identity?: string } = {},
 ): Promise<DriftplaneWorker> {
-  const nativeConnection = opts.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
-  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  if (!config.control && config.boundaries.length === 0) {
+    throw new InputError('nothing to run: DRIFTPLANE_CONTROL=false and no DRIFTPLANE_BOUNDARIES; run the control worker, serve a boundary, or both', { file: 'environment', field: 'DRIFTPLANE_BOUNDARIES' });
+  }
+  const nativeConnection = opts.connection ?? (await connectTemporalWorker(config.temporal));
+  const clientConnection = await connectTemporalClient(config.temporal);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const slack = slackWorkerParts(config, client);
   const notifier = opts.notifier ?? slack?.notifier ?? new ConsoleNotifier();
@@ -73,7 +102,17 @@ export async function createDriftplaneWorker(
   const ledger = await sharedLedger(config.ledger.url);
   const status = ledger.detection;
   // Every evidence record is projected into the ledger as it is written (idempotent by finding, run and step).
-  const evidence = new EvidenceStore(config.evidenceDir, { onAppend: (record) => ledger.recordEvidence(record) });
+  // The store is the folder or S3 with Object Lock (DRIFTPLANE_EVIDENCE_URL); every record also enters its transparency log.
+  const evidence = openEvidenceStore(config.evidence, { onAppend: (record) => ledger.recordEvidence(record) });
+  // Signed checkpoints of the log, on a timer (DRIFTPLANE_EVIDENCE_CHECKPOINT_INTERVAL; 0s turns them off):
+  // `driftplane evidence verify` checks inclusion and consistency against them (docs/evidence.md).
+  const checkpoints =
+    config.control && config.evidence.checkpointEveryMs > 0
+      ? startCheckpointing(evidence, checkpointSignerOf(config.evidence)!, {
+          everyMs: config.evidence.checkpointEveryMs,
+          onError: (err) => Runtime.instance().logger.warn(`evidence checkpoint failed (retried at the next tick): ${(err as Error).message}`),
+        })
+      : undefined;
   const awsConfig = {
     region: config.aws.region,
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
@@ -127,37 +166,102 @@ export async function createDriftplaneWorker(
     ...slack?.activities,
     // Drift budgets evaluated from the ledger every 5 minutes; a state change is routed once (docs/budgets.md).
     ...createBudgetActivities({ db: ledger.db, notifier, registryDir: config.registryDir, budgetWindow: config.ledger.budgetWindow }),
+    // The workflows' local activity that says which boundary queue a unit's activities go to.
+    ...createBoundaryActivities({ registry, registryDir: config.registryDir }),
   };
+  // A boundary worker holds only what reaches a unit's systems, with that unit's credentials.
+  const boundaryNames = new Set<string>([...BOUNDARY_ACTIVITIES, ...Object.keys(aws)]);
+  const boundaryActivities = Object.fromEntries(Object.entries(activities).filter(([name]) => boundaryNames.has(name)));
   // OpenTelemetry when an OTLP endpoint is configured (workers/telemetry.ts); undefined (off) otherwise.
   const tracing = tracingFor(config);
   let source = opts.source ?? workflowSourceFor(config);
   // A prebuilt bundle holds no tracing interceptors unless built with them: bundle the sources with them at start.
   if (tracing && !opts.source && source.workflowBundle) source = { workflowsPath };
-  const worker = await Worker.create({
+  const common = {
     connection: nativeConnection,
     namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    ...source,
-    activities,
-    interceptors: {
-      activity: [heartbeatInterceptor, ...(tracing?.interceptors.activity ?? [])],
-      // Bundled from the sources here; a prebuilt bundle must have been built with them (TRACING_WORKFLOW_MODULES).
-      ...(tracing && source.workflowsPath ? { workflowModules: tracing.interceptors.workflowModules } : {}),
-    },
-    ...(tracing ? { sinks: tracing.sinks } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
-  });
+    ...tuningOptions(config),
+  };
+  const activityInterceptors = [heartbeatInterceptor, ...(tracing?.interceptors.activity ?? [])];
+  const workers: PolledQueue[] = [];
+  if (config.control) {
+    const worker = await Worker.create({
+      ...common,
+      taskQueue: config.taskQueue,
+      ...source,
+      activities,
+      interceptors: {
+        activity: activityInterceptors,
+        // Bundled from the sources here; a prebuilt bundle must have been built with them (TRACING_WORKFLOW_MODULES).
+        ...(tracing && source.workflowsPath ? { workflowModules: tracing.interceptors.workflowModules } : {}),
+      },
+      ...(tracing ? { sinks: tracing.sinks } : {}),
+    });
+    workers.push({ role: 'control', taskQueue: config.taskQueue, worker });
+  }
+  for (const boundary of config.boundaries) {
+    const taskQueue = boundaryTaskQueue(config.taskQueue, boundary);
+    // No workflows: a boundary queue carries activity tasks only.
+    const worker = await Worker.create({ ...common, taskQueue, activities: boundaryActivities, interceptors: { activity: activityInterceptors } });
+    workers.push({ role: 'boundary', boundary, taskQueue, worker });
+  }
+  const running = () => workers.filter((w) => w.worker.getState() === 'RUNNING');
+  const shutdown = () => {
+    for (const w of running()) w.worker.shutdown();
+  };
   return {
-    worker,
+    worker: (workers[0] as PolledQueue).worker,
+    workers,
+    async run() {
+      const results = await Promise.allSettled(
+        workers.map((w) =>
+          w.worker.run().catch((err: unknown) => {
+            // One worker down means part of the process's queues go unpolled: stop the rest too, loudly.
+            shutdown();
+            throw err;
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    shutdown,
     client,
     notifier,
     ledger,
     close: async () => {
+      await checkpoints?.stop();
       await tracing?.shutdown();
       await clientConnection.close();
       await ledger.close();
       if (!opts.connection) await nativeConnection.close();
     },
+  };
+}
+
+/**
+ * The worker options of DRIFTPLANE_MAX_CONCURRENT_*, DRIFTPLANE_SHUTDOWN_* and Worker Versioning
+ * (DRIFTPLANE_BUILD_ID, DRIFTPLANE_WORKER_VERSIONING), shared by every worker of the process.
+ */
+export function tuningOptions(config: Pick<Config, 'worker'>): Partial<WorkerOptions> {
+  const t = config.worker;
+  const d = t.deployment;
+  return {
+    ...(t.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: t.maxConcurrentActivityTaskExecutions } : {}),
+    ...(t.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: t.maxConcurrentWorkflowTaskExecutions } : {}),
+    ...(t.maxConcurrentLocalActivityExecutions ? { maxConcurrentLocalActivityExecutions: t.maxConcurrentLocalActivityExecutions } : {}),
+    shutdownGraceTime: t.shutdownGraceTime,
+    ...(t.shutdownForceTime ? { shutdownForceTime: t.shutdownForceTime } : {}),
+    ...(d
+      ? {
+          workerDeploymentOptions:
+            d.versioning === 'off'
+              ? // The build id is recorded (the UI and `temporal worker deployment` show it); tasks are not routed by it.
+                { version: { deploymentName: d.name, buildId: d.buildId }, useWorkerVersioning: false }
+              : { version: { deploymentName: d.name, buildId: d.buildId }, useWorkerVersioning: true, defaultVersioningBehavior: d.versioning === 'pinned' ? 'PINNED' : 'AUTO_UPGRADE' },
+        }
+      : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { LifecycleActivities } from '../activities/lifecycle';
 import { APPROVAL_LIMITS, ApprovalRefused, checkApproval, messageSizeExceeds, needsReconciliation, type Outcome, type Stage } from '../domain/lifecycle';
@@ -43,28 +44,31 @@ import {
   TIMELINE_TAIL,
 } from './messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey } from './search-attributes';
+import { BOUNDARY_QUEUES_PATCH, unitQueue } from './boundary-queue';
 
 /**
  * Every activity does I/O and heartbeats (the worker's heartbeat interceptor): a worker killed
  * mid-activity is noticed within the heartbeat timeout and the activity retried elsewhere,
  * instead of after the whole start-to-close timeout.
  */
-const acts = proxyActivities<LifecycleActivities>({
+const ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
-});
+};
+const acts = proxyActivities<LifecycleActivities>(ACTIVITY_OPTIONS);
 
 /**
  * The executors' activities (since the reconcile-executors patch): a `tofu apply` or a large PR
  * may take long, so the reconcile step gets an hour, heartbeating; a permanent failure is named
  * and never retried.
  */
-const executorActs = proxyActivities<LifecycleActivities>({
+const EXECUTOR_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InvalidInput'] },
-});
+};
+const executorActs = proxyActivities<LifecycleActivities>(EXECUTOR_OPTIONS);
 
 /**
  * Patch id: bounded state (capped timeline, counted refused signals), quorum of distinct
@@ -141,6 +145,23 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   const executors = carried ? carried.executors === true : bounded && patched(RECONCILE_EXECUTORS_PATCH);
   let prDeadline = carried?.prDeadline;
   let prClosed: PullRequestClosed | undefined;
+  /**
+   * The activities that touch the unit's systems (reconcile, verify, the PR poll): on the unit's
+   * credential-boundary queue since the boundary patch, asked once per run just before the first of
+   * them (a lifecycle that never reconciles or verifies asks nothing); the control queue otherwise.
+   */
+  let unitActivities: Promise<{ acts: typeof acts; executorActs: typeof executorActs }> | undefined;
+  const onUnit = () =>
+    (unitActivities ??= (async () => {
+      if (!patched(BOUNDARY_QUEUES_PATCH)) return { acts, executorActs };
+      const queue = await unitQueue(s.observation.unit);
+      if (!queue) return { acts, executorActs };
+      note('boundary', `${queue.boundary}: reconcile and verify run on ${queue.taskQueue}`);
+      return {
+        acts: proxyActivities<LifecycleActivities>({ ...ACTIVITY_OPTIONS, taskQueue: queue.taskQueue }),
+        executorActs: proxyActivities<LifecycleActivities>({ ...EXECUTOR_OPTIONS, taskQueue: queue.taskQueue }),
+      };
+    })());
 
   const note = (event: string, detail?: string) => {
     const entry: TimelineEntry = { at: new Date().toISOString(), stage: s.stage, event, ...(detail ? { detail: cut(detail, DETAIL_CHARS) } : {}) };
@@ -388,7 +409,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   /** Verifies closure by detecting again, at the route's interval, until clean or out of attempts. */
   const verify = async (): Promise<void> => {
     for (let attempt = nextVerifyAttempt; attempt <= route.verifyAttempts; attempt++) {
-      const check = await acts.verifyClosure({ ...ids, observation: s.observation, attempt, ...(executors ? { action: decision.recommendedAction } : {}) });
+      const check = await (await onUnit()).acts.verifyClosure({ ...ids, observation: s.observation, attempt, ...(executors ? { action: decision.recommendedAction } : {}) });
       note(check.clean ? 'verified' : 'still drifted', check.detail);
       if (check.clean) {
         s.outcome = 'RECONCILED';
@@ -434,7 +455,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
           note('escalated', `level ${s.escalations}: ${pr.url} is still open`);
           continue;
         }
-        const now = await acts.checkPullRequest({ ...ids, pr });
+        const now = await (await onUnit()).acts.checkPullRequest({ ...ids, pr });
         if (now.state === 'open') continue;
         closed = { number: pr.number, merged: now.state === 'merged', at: now.at ?? new Date().toISOString(), via: 'poll', ...(now.by ? { by: now.by } : {}), ...(now.mergeCommit ? { mergeCommit: now.mergeCommit } : {}) };
       }
@@ -453,7 +474,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     if (s.stage === 'approve') {
       await carryOnIfSuggested();
       enter('reconcile');
-      const result = await acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
+      const result = await (await onUnit()).acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
       note(result.executed ? 'reconciled' : 'recorded', result.detail);
       enter('verify');
     }
@@ -466,7 +487,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
         const attempt = (s.closedPrs?.length ?? 0) + 1;
         let result: Awaited<ReturnType<typeof executorActs.reconcile>>;
         try {
-          result = await executorActs.reconcile({
+          result = await (await onUnit()).executorActs.reconcile({
             ...ids,
             observation: s.observation,
             decision,

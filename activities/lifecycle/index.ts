@@ -83,7 +83,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   const now = () => (deps.clock ? deps.clock() : new Date());
   const record = (ids: Ids, step: string, data: unknown) =>
     deps.evidence.append({ findingId: ids.findingId, runId: ids.runId, key: `${ids.runId}:${step}`, step, at: now().toISOString(), data });
-  const evidenceUri = (findingId: string) => `file://${deps.evidence.folderOf(findingId)}`;
+  const evidenceUri = (findingId: string) => deps.evidence.locationOf(findingId);
   const detector = deps.detector ?? localPlanesDetector(deps.planes);
 
   return {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { EvidenceStore } from '../../evidence/evidence-store';
+import { openEvidenceStore } from '../../evidence/open';
 import type * as LedgerModule from '../../ledger';
 import type * as RebuildModule from '../../ledger/rebuild';
 import { loadConfig } from '../../workers/config';
@@ -105,7 +105,7 @@ export function registerDbCommands(program: Command): void {
         const conn = await openOrExplain(url);
         try {
           await migrate(conn);
-          const evidence = new EvidenceStore(opts.dir ? path.resolve(opts.dir) : config.evidenceDir);
+          const evidence = openEvidenceStore(opts.dir ? { url: path.resolve(opts.dir) } : config.evidence);
           let last = 0;
           const result = await lazyRebuild().rebuildFromEvidence(conn, evidence, {
             onProgress: (p: { findings: number; records: number }) => {

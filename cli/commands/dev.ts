@@ -60,8 +60,9 @@ async function startStack(config: Config, opts: { headless?: boolean; onStop?: (
     if (added.length) log(`registered search attributes: ${added.join(', ')}`);
     installDevRuntime(config);
     const w: DriftplaneWorker = await lazyCreateWorker()(config);
-    const running = w.worker.run();
-    log(`worker polling task queue ${config.taskQueue}; evidence in ${config.evidenceDir}`);
+    // Every worker of this process: the control queue, and one per declared credential boundary.
+    const running = w.run();
+    log(`worker polling task queue(s) ${w.workers.map((x) => x.taskQueue).join(', ')}; evidence in ${config.evidence.url}`);
     // `driftplane serve` beside the worker (Slack interactivity, /healthz); a busy port is a warning, not a failure.
     const quietConfig: Config = process.env.DRIFTPLANE_LOG_LEVEL ? config : { ...config, telemetry: { ...config.telemetry, logLevel: 'warn' } };
     const served = await startServe({ port: opts.servePort ?? config.servePort }, quietConfig).catch((err: unknown) => void log(`driftplane serve not started: ${(err as Error).message}`));
@@ -73,7 +74,7 @@ async function startStack(config: Config, opts: { headless?: boolean; onStop?: (
     const stop = async () => {
       releaseSignals();
       await served?.close().catch(() => undefined);
-      if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      w.shutdown();
       await running.catch(() => undefined);
       await w.close();
       await connected.connection.close();

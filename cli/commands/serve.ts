@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { InputError, ToolError } from '../../domain/errors';
 import type * as Serve from '../../serve';
+import type * as Check from '../../workers/check';
 import { loadConfig } from '../../workers/config';
 import { ExitCode } from '../exit-codes';
-import { writeErr } from '../output';
+import { writeErr, writeJson } from '../output';
 import { runAction } from '../run-action';
 
 const log = (line: string) => writeErr(`${line}\n`);
@@ -11,6 +12,27 @@ const log = (line: string) => writeErr(`${line}\n`);
 // The HTTP framework loads only when the server starts: every other command stays light.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lazyServe = () => require('../../serve') as typeof Serve;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lazyCheck = () => require('../../workers/check') as typeof Check;
+
+/**
+ * `serve --check`: the configuration, the server's modules, the registry, the ledger, the data
+ * folder and Temporal, checked once (workers/check.ts); prints the report and returns 0 ready or 3.
+ */
+async function checkServe(json: boolean): Promise<ExitCode> {
+  const config = loadConfig();
+  const { runStartCheck, renderCheckReport, checkExitCode } = lazyCheck();
+  const report = await runStartCheck('serve', config, {
+    loadModules: () => {
+      lazyServe();
+      return `the server's modules load (${Object.keys(require.cache).length} files)`;
+    },
+  });
+  if (json) writeJson(report);
+  else writeErr(renderCheckReport(report));
+  // The check's codes are the CLI's: 0 ready, 1 invalid configuration, 3 not ready.
+  return checkExitCode(report);
+}
 
 /** Parses `--port`: an integer from 0 (any free port) to 65535. */
 export function parsePort(value: string): number {
@@ -56,12 +78,21 @@ export function registerServeCommands(program: Command): void {
       'port to listen on (default: $DRIFTPLANE_SERVE_PORT, else 8787; 0 picks a free port)',
     )
     .option('--host <address>', 'address to bind (default 127.0.0.1; 0.0.0.0 inside a container)')
+    .option(
+      '--check',
+      'check the configuration, modules, ledger, data folder and Temporal, print the report and exit (0 ready, 1 invalid configuration, 3 not ready)',
+    )
+    .option(
+      '--json',
+      'with --check: print the report as JSON ({ "role", "ok", "items": [ { "name", "status", "detail", "error"? } ] })',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  driftplane serve\n' +
         '  driftplane serve --port 9000\n' +
         '  driftplane serve --host 0.0.0.0            # in a container, behind a TLS-terminating proxy\n' +
+        '  driftplane serve --check                   # ready to start? (configuration, ledger, Temporal), then exit\n' +
         '  curl http://127.0.0.1:8787/healthz\n' +
         '  curl -s http://127.0.0.1:8787/metrics | grep driftplane_open_findings\n' +
         '  DRIFTPLANE_DASHBOARD_DEV_USER=priya.nair@acme.example driftplane serve   # answer from the dashboard on this machine\n\n' +
@@ -74,7 +105,8 @@ export function registerServeCommands(program: Command): void {
         'GITHUB_WEBHOOK_SECRET, events "Pull requests" (docs/github.md).',
     )
     .action(
-      runAction(async (opts: { port?: string; host?: string }) => {
+      runAction(async (opts: { port?: string; host?: string; check?: boolean; json?: boolean }) => {
+        if (opts.check) return checkServe(opts.json === true);
         const config = loadConfig();
         const server = await startServe(
           {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DriftClassSchema } from '../classify/vocabulary';
+import { AUTO_BOUNDARY, BOUNDARY_NAME, derivedBoundary } from '../boundaries';
 
 /**
  * Zod schemas of the registry's documents: Kubernetes-style YAML with
@@ -457,6 +458,21 @@ export const DriftManagedUnitSchema = document(
     approvers: z.array(NameSchema).default([]),
     labels: LabelsSchema.default({}),
     breakGlassRoles: z.array(RoleArnSchema).optional(),
+    /**
+     * The unit's credential boundary (domain/boundaries.ts, docs/temporal.md): its detect, reconcile
+     * and verify activities run on the task queue `driftplane.<boundary>`, polled only by workers
+     * that serve it (DRIFTPLANE_BOUNDARIES). `auto` derives it: `aws-<account>`, else
+     * `k8s-<cluster>`, else `git-<org>` of the source. Unset: the control queue.
+     */
+    boundary: z.string().regex(BOUNDARY_NAME, 'expected auto or a boundary name (a-z, 0-9, "-", at most 63 characters)').optional(),
+  }).superRefine((u, ctx) => {
+    if (u.boundary === AUTO_BOUNDARY && derivedBoundary(u) === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['boundary'],
+        message: 'boundary auto needs an account, a cluster or a source repository with an organization to derive it from; name the boundary instead',
+        params: { rule: 'boundary-derivable' },
+      });
   }),
 );
 /** A drift-managed unit. */

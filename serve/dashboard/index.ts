@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findingIdFromAny } from '../../domain/finding';
-import { EvidenceStore } from '../../evidence/evidence-store';
+import { openEvidenceStore } from '../../evidence/open';
 import type { Ledger } from '../../ledger';
 import { findingDetail } from '../../ledger/views';
 import type { Config } from '../../workers/config';
@@ -58,7 +58,7 @@ export function dashboardModule(deps: DashboardDeps): ServeModule {
   const windowLabel = deps.config.ledger.budgetWindow;
   const windowMs = windowMsOf(windowLabel);
   const budgets = deps.budgets ?? cachedBudgetSource(ledgerBudgetSource(deps.ledger.db, registry, windowMs));
-  const evidence = new EvidenceStore(deps.config.evidenceDir);
+  const evidence = openEvidenceStore(deps.config.evidence);
   const temporalUi = deps.config.reconcile.temporalUiUrl ?? DEFAULT_TEMPORAL_UI;
 
   const context = async (): Promise<ViewContext> => ({ db: deps.ledger.db, now: now(), windowMs, windowLabel, registry: await registry(), budgets });

@@ -3,7 +3,7 @@
  */
 import type { Client, Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { connectClient } from '../../cli/temporal';
+import { connectTemporal } from '../../workers/connection';
 import type { Config } from '../../workers/config';
 import { pullRequestClosed } from '../../workflows/messages';
 import type { ServeModule } from '../server';
@@ -33,7 +33,7 @@ export function githubFromConfig(
 ): { module: ServeModule; close(): Promise<void> } {
   let temporal: Promise<{ client: Client; connection: Connection }> | undefined;
   const client = async () => {
-    temporal ??= connectClient(config.temporalAddress, config.namespace).catch((err: unknown) => {
+    temporal ??= connectTemporal(config.temporal).catch((err: unknown) => {
       temporal = undefined;
       throw err;
     });

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import Ajv from 'ajv';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { repoRoot } from '../support/shared-fixtures';
@@ -14,7 +15,10 @@ let store: EvidenceStore;
 
 async function driftplane(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'bin', 'driftplane.cjs'), ...args]);
+    const { stdout, stderr } = await run(process.execPath, [
+      path.join(repoRoot, 'bin', 'driftplane.cjs'),
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -25,20 +29,37 @@ async function driftplane(...args: string[]): Promise<{ code: number; stdout: st
 /** The record files an auditor reads (the hidden claim files beside them are the store's own). */
 async function files(): Promise<string[]> {
   const folder = store.folderOf(FINDING);
-  return (await readdir(folder)).filter((n) => n.endsWith('.json')).sort().map((n) => path.join(folder, n));
+  return (await readdir(folder))
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .map((n) => path.join(folder, n));
 }
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'evidence-'));
   store = new EvidenceStore(dir);
   for (const [i, step] of ['detected', 'classified', 'routed'].entries()) {
-    await store.append({ findingId: FINDING, runId: 'run-1', key: `run-1:${step}`, step, at: `2026-11-24T10:0${i}:00.000Z`, data: { step, n: i } });
+    await store.append({
+      findingId: FINDING,
+      runId: 'run-1',
+      key: `run-1:${step}`,
+      step,
+      at: `2026-11-24T10:0${i}:00.000Z`,
+      data: { step, n: i },
+    });
   }
 });
 
 describe('the evidence store', () => {
   it('appends once per key, so a retried step writes nothing twice', async () => {
-    const again = await store.append({ findingId: FINDING, runId: 'run-1', key: 'run-1:classified', step: 'classified', at: '2026-11-24T11:00:00.000Z', data: { retried: true } });
+    const again = await store.append({
+      findingId: FINDING,
+      runId: 'run-1',
+      key: 'run-1:classified',
+      step: 'classified',
+      at: '2026-11-24T11:00:00.000Z',
+      data: { retried: true },
+    });
     expect(again.seq).toBe(2);
     expect(again.data).toEqual({ step: 'classified', n: 1 });
     expect((await store.read(FINDING)).map((r) => r.step)).toEqual(['detected', 'classified', 'routed']);
@@ -53,7 +74,11 @@ describe('driftplane evidence', () => {
     expect(ok.stdout).toContain(`${FINDING}: 3 record(s), chain intact`);
     const shown = await driftplane('evidence', 'show', `finding:${FINDING}`, '--dir', dir, '--json');
     expect(shown.code).toBe(0);
-    expect((JSON.parse(shown.stdout) as { records: { step: string }[] }).records.map((r) => r.step)).toEqual(['detected', 'classified', 'routed']);
+    expect((JSON.parse(shown.stdout) as { records: { step: string }[] }).records.map((r) => r.step)).toEqual([
+      'detected',
+      'classified',
+      'routed',
+    ]);
   });
 
   it('verify: exit 1 naming the file whose content was changed after it was written', async () => {
@@ -73,7 +98,26 @@ describe('driftplane evidence', () => {
     expect(r.code).toBe(1);
     const check = JSON.parse(r.stdout) as { ok: boolean; problems: string[] };
     expect(check.ok).toBe(false);
-    expect(check.problems).toEqual(expect.arrayContaining([expect.stringContaining(`${third}: field seq is 3, expected 2`), expect.stringContaining(`${third}: field prevHash`)]));
+    expect(check.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`${third}: field seq is 3, expected 2`),
+        expect.stringContaining(`${third}: field prevHash`),
+      ]),
+    );
+  });
+
+  it('schema evidence: the JSON Schema of a record, which the stored records satisfy', async () => {
+    const r = await driftplane('schema', 'evidence');
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(schema).toMatchObject({
+      $id: 'https://driftplane.io/schemas/evidence-record/v1.json',
+      type: 'object',
+      additionalProperties: false,
+    });
+    const validate = new Ajv({ strict: false }).compile(schema);
+    for (const record of await store.read(FINDING))
+      expect(validate(record), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('exit 1 naming the file for a record that is not JSON, and for a finding without evidence', async () => {

@@ -36,6 +36,7 @@ export {
   exceptionCoverage,
   policiesFor,
   breakGlassRolesFor,
+  evidenceRetentionOf,
   allBreakGlassRoles,
   detectionIntervalMs,
   labelsOf,

@@ -7,12 +7,14 @@
  *
  * Checked: the compiled modules load (the caller imports them first); the workflow code; the
  * registry; the decision table; the ledger's migrations and its database; the data folders are
- * writable; Temporal answers and the namespace exists. The OpenTofu binary is only a warning: only
+ * writable; an S3 evidence store answers with Object Lock on; Temporal answers and the namespace exists. The OpenTofu binary is only a warning: only
  * units with plan detection or state executors need it.
  */
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, ToolError } from '../domain/errors';
+import { openEvidenceStore } from '../evidence/open';
+import { S3EvidenceStore } from '../evidence/s3-store';
 import { loadMigrations, MIGRATIONS_DIR } from '../ledger/migrate';
 import { openDb, redactUrl } from '../ledger/db';
 import { loadRegistry } from '../registry';
@@ -271,6 +273,13 @@ export async function runStartCheck(
     return `${folders.join(', ')} writable`;
   });
   if (role === 'worker') {
+    // An S3 store must exist, answer, and have Object Lock: without it no record could be locked.
+    await item(items, 'evidence store', async () => {
+      const store = openEvidenceStore(config.evidence);
+      if (!(store instanceof S3EvidenceStore)) return `${config.evidence.url} (a folder; checked above)`;
+      await withTimeout(store.check(), 10_000, `no answer from ${config.evidence.url} within 10s`);
+      return `${config.evidence.url}: Object Lock enabled`;
+    });
     await item(
       items,
       'tofu',

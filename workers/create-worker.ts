@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import path from 'node:path';
 import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { checkpointSignerOf, openEvidenceStore, startCheckpointing } from '../evidence/open';
+import { withUnitRetention } from './evidence-retention';
 import { createLifecycleActivities } from '../activities/lifecycle';
 import { autoHealTimes } from '../activities/lifecycle/heal-history';
 import { createRegistryPolicySource } from '../activities/lifecycle/registry-policy';
@@ -103,7 +104,8 @@ export async function createDriftplaneWorker(
   const status = ledger.detection;
   // Every evidence record is projected into the ledger as it is written (idempotent by finding, run and step).
   // The store is the folder or S3 with Object Lock (DRIFTPLANE_EVIDENCE_URL); every record also enters its transparency log.
-  const evidence = openEvidenceStore(config.evidence, { onAppend: (record) => ledger.recordEvidence(record) });
+  // Object Lock retention per record from the unit's `evidence.retention` (docs/evidence.md).
+  const evidence = openEvidenceStore(await withUnitRetention(config.evidence, registry), { onAppend: (record) => ledger.recordEvidence(record) });
   // Signed checkpoints of the log, on a timer (DRIFTPLANE_EVIDENCE_CHECKPOINT_INTERVAL; 0s turns them off):
   // `driftplane evidence verify` checks inclusion and consistency against them (docs/evidence.md).
   const checkpoints =
@@ -130,6 +132,7 @@ export async function createDriftplaneWorker(
   });
   // Every action's executor: PRs (local Git, GitHub), incidents, Kubernetes, OpenTofu (docs/reconciliation.md).
   const reconcile = reconcileWorkerParts(config, { policy, detector, planes, tofu: tofuExecutors(config, awsConfig) });
+  const boundaries = createBoundaryActivities({ registry, registryDir: config.registryDir });
   const activities = {
     ...createLifecycleActivities({
       evidence,
@@ -150,6 +153,7 @@ export async function createDriftplaneWorker(
       verifyInterval: config.verifyInterval,
       verifyAttempts: config.verifyAttempts,
       maxReasonBytes: config.maxReasonBytes,
+      boundaryOf: async (unit) => (await boundaries.unitBoundary({ unit })).boundary,
     }),
     ...createScanActivities({
       planes,
@@ -167,7 +171,7 @@ export async function createDriftplaneWorker(
     // Drift budgets evaluated from the ledger every 5 minutes; a state change is routed once (docs/budgets.md).
     ...createBudgetActivities({ db: ledger.db, notifier, registryDir: config.registryDir, budgetWindow: config.ledger.budgetWindow }),
     // The workflows' local activity that says which boundary queue a unit's activities go to.
-    ...createBoundaryActivities({ registry, registryDir: config.registryDir }),
+    ...boundaries,
   };
   // A boundary worker holds only what reaches a unit's systems, with that unit's credentials.
   const boundaryNames = new Set<string>([...BOUNDARY_ACTIVITIES, ...Object.keys(aws)]);

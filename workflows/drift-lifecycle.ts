@@ -16,12 +16,13 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/common';
+import type { ActivityOptions, LocalActivityOptions, SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { LifecycleActivities } from '../activities/lifecycle';
 import { APPROVAL_LIMITS, ApprovalRefused, checkApproval, messageSizeExceeds, needsReconciliation, type Outcome, type Stage } from '../domain/lifecycle';
@@ -45,6 +46,7 @@ import {
 } from './messages';
 import { DriftClassKey, EnvironmentKey, LifecycleStateKey, OwnerKey, RiskKey } from './search-attributes';
 import { BOUNDARY_QUEUES_PATCH, unitQueue } from './boundary-queue';
+import { boundaryTaskQueue } from '../domain/boundaries';
 
 /**
  * Every activity does I/O and heartbeats (the worker's heartbeat interceptor): a worker killed
@@ -69,6 +71,18 @@ const EXECUTOR_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '2s', maximumInterval: '2 minutes', nonRetryableErrorTypes: ['InvalidInput'] },
 };
 const executorActs = proxyActivities<LifecycleActivities>(EXECUTOR_OPTIONS);
+
+/**
+ * The recording steps of a lean lifecycle (detected, classified, routed, the auto-heal approval,
+ * closed) as local activities: they run back to back inside one workflow task on the control
+ * worker, one marker each in history, instead of a task round trip each. A person's approval,
+ * escalations, PR records and everything that touches the unit's systems stay activities.
+ */
+const LOCAL_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
+};
+const localActs = proxyLocalActivities<LifecycleActivities>(LOCAL_OPTIONS);
 
 /**
  * Patch id: bounded state (capped timeline, counted refused signals), quorum of distinct
@@ -107,6 +121,15 @@ export const SIGNAL_BUDGET_PATCH = 'continue-as-new-on-signal-count';
  */
 export const RECONCILE_EXECUTORS_PATCH = 'reconcile-executors-pr-wait';
 
+/**
+ * Patch id (issue 13 §3): the lean lifecycle. One patch stands for every earlier one (bounded state,
+ * signed answers, the signal budget, executors, boundary queues), so a new run writes one marker
+ * instead of five; the recording steps run as local activities; search attributes are upserted
+ * once per wait instead of once per stage; the unit's boundary comes with the route instead of its
+ * own lookup. Histories from before replay on the branches they took.
+ */
+export const LEAN_LIFECYCLE_PATCH = 'lean-lifecycle';
+
 /** The cause of a permanent (non-retryable) activity failure: its error type and message. */
 function permanentFailure(err: unknown): { type: string; message: string } | undefined {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure) || !err.cause.nonRetryable) return undefined;
@@ -118,10 +141,14 @@ const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0,
 /** The drift lifecycle workflow (a noun; never renamed once released). */
 export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleState> {
   const carried: CarriedLifecycle | undefined = input.carried;
+  // Asked first: a lean run implies every patch below and asks none of them (one marker, not five).
+  const lean = carried ? carried.lean === true : patched(LEAN_LIFECYCLE_PATCH);
   // Histories recorded before this patch replay on the old branches; new runs take the new ones.
-  const bounded = carried !== undefined || patched(BOUNDED_LIFECYCLE_PATCH);
+  const bounded = lean || carried !== undefined || patched(BOUNDED_LIFECYCLE_PATCH);
   // A continued run keeps the rules its lifecycle started with.
-  const signedAnswers = carried ? carried.signedAnswers === true : patched(SIGNED_ANSWERS_PATCH);
+  const signedAnswers = carried ? carried.signedAnswers === true : lean || patched(SIGNED_ANSWERS_PATCH);
+  // The recording steps: local activities in a lean run.
+  const rec = lean ? localActs : acts;
   const s: LifecycleState = carried
     ? { ...carried.state, observation: input.observation }
     : { findingId: input.findingId, stage: 'detect', observation: input.observation, escalations: 0, detections: 0, timeline: [] };
@@ -129,7 +156,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   // Evidence keys use the first run's id, so a continued run never writes a step twice.
   const ids = { findingId: s.findingId, runId: carried?.caseRunId ?? workflowInfo().runId };
   let approvalDeadline = carried?.approvalDeadline;
-  const signalBudget = bounded && patched(SIGNAL_BUDGET_PATCH);
+  const signalBudget = bounded && (lean || patched(SIGNAL_BUDGET_PATCH));
   let signalsThisRun = 0;
   const historyTooLong = () => {
     const info = workflowInfo();
@@ -142,19 +169,26 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   };
   let nextVerifyAttempt = carried?.nextVerifyAttempt ?? 1;
   // Runs that began before the executors existed keep recording "no executor" and never wait for a PR.
-  const executors = carried ? carried.executors === true : bounded && patched(RECONCILE_EXECUTORS_PATCH);
+  const executors = carried ? carried.executors === true : lean || (bounded && patched(RECONCILE_EXECUTORS_PATCH));
   let prDeadline = carried?.prDeadline;
   let prClosed: PullRequestClosed | undefined;
   /**
    * The activities that touch the unit's systems (reconcile, verify, the PR poll): on the unit's
    * credential-boundary queue since the boundary patch, asked once per run just before the first of
    * them (a lifecycle that never reconciles or verifies asks nothing); the control queue otherwise.
+   * A lean run takes the boundary its route recorded, and asks only when routing did not look.
    */
   let unitActivities: Promise<{ acts: typeof acts; executorActs: typeof executorActs }> | undefined;
   const onUnit = () =>
     (unitActivities ??= (async () => {
-      if (!patched(BOUNDARY_QUEUES_PATCH)) return { acts, executorActs };
-      const queue = await unitQueue(s.observation.unit);
+      if (!lean && !patched(BOUNDARY_QUEUES_PATCH)) return { acts, executorActs };
+      const routed = s.route?.boundary;
+      const queue =
+        lean && routed !== undefined
+          ? routed === null
+            ? undefined
+            : { boundary: routed, taskQueue: boundaryTaskQueue(workflowInfo().taskQueue, routed) }
+          : await unitQueue(s.observation.unit);
       if (!queue) return { acts, executorActs };
       note('boundary', `${queue.boundary}: reconcile and verify run on ${queue.taskQueue}`);
       return {
@@ -171,10 +205,26 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       s.timelineDropped = (s.timelineDropped ?? 0) + 1;
     }
   };
+  /**
+   * Search attributes: upserted at once in older runs; a lean run keeps them until it next waits
+   * (an activity, a timer, a person, the end), since only then can anyone see them, and upserts
+   * them in one command.
+   */
+  let pendingAttributes: SearchAttributeUpdatePair[] = [];
+  const setAttributes = (pairs: SearchAttributeUpdatePair[]) => {
+    if (!lean) return upsertSearchAttributes(pairs);
+    pendingAttributes = [...pendingAttributes.filter((p) => !pairs.some((q) => q.key.name === p.key.name)), ...pairs];
+  };
+  /** Before every wait: the attributes a lean run kept (a no-op in older runs, which keep none). */
+  const flush = () => {
+    if (pendingAttributes.length === 0) return;
+    upsertSearchAttributes(pendingAttributes);
+    pendingAttributes = [];
+  };
   const enter = (stage: Stage) => {
     s.stage = stage;
     note('entered');
-    upsertSearchAttributes([{ key: LifecycleStateKey, value: stage }]);
+    setAttributes([{ key: LifecycleStateKey, value: stage }]);
   };
   const ignoreSignal = (reason: string) => {
     const summary = (s.ignoredSignals ??= { count: 0, byReason: {} });
@@ -285,6 +335,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   /** Continues as new with the state, when Temporal suggests it (the history grew long). */
   const carryOnIfSuggested = async (): Promise<void> => {
     if (!bounded || !historyTooLong()) return;
+    flush();
     await condition(allHandlersFinished);
     const { observation: _observation, ...rest } = s;
     const next: CarriedLifecycle = {
@@ -296,6 +347,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       ...(signedAnswers ? { signedAnswers } : {}),
       ...(executors ? { executors } : {}),
       ...(prDeadline !== undefined ? { prDeadline } : {}),
+      ...(lean ? { lean } : {}),
     };
     await continueAsNew<typeof driftLifecycle>({
       findingId: input.findingId,
@@ -314,7 +366,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       s.previous = input.previous;
       note('reopened', `regression of run ${input.previous.runId}, closed ${input.previous.outcome} at ${input.previous.closedAt}`);
     }
-    s.evidenceUri = (await acts.recordDetection({ ...ids, observation: s.observation })).evidenceUri;
+    s.evidenceUri = (await rec.recordDetection({ ...ids, observation: s.observation })).evidenceUri;
   } else {
     note('continued', `run ${carried.runs + 1} of this lifecycle (the history grew long)`);
   }
@@ -323,9 +375,9 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   if (!s.decision) {
     await carryOnIfSuggested();
     enter('classify');
-    const decision = await acts.classifyFinding({ ...ids, observation: s.observation });
+    const decision = await rec.classifyFinding({ ...ids, observation: s.observation });
     s.decision = decision;
-    upsertSearchAttributes([
+    setAttributes([
       { key: DriftClassKey, value: decision.driftClass },
       { key: RiskKey, value: decision.risk },
       { key: OwnerKey, value: decision.owner },
@@ -339,7 +391,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   if (!s.route) {
     await carryOnIfSuggested();
     enter('route');
-    s.route = await acts.routeFinding({ ...ids, observation: s.observation, decision });
+    s.route = await rec.routeFinding({ ...ids, observation: s.observation, decision });
     if (s.route.actor) {
       const a = s.route.actor;
       note('actor', a.person ? `${a.id} is ${a.person} (matched ${a.matched})` : `${a.id} (${a.type}) could not be resolved: ${a.unresolved}`);
@@ -361,6 +413,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       let answered: boolean;
       if (bounded) {
         approvalDeadline ??= Date.now() + msToNumber(route.approvalTimeout as Duration);
+        flush();
         answered = await condition(() => s.answer !== undefined || historyTooLong(), Math.max(1, approvalDeadline - Date.now()));
         if (s.answer !== undefined) break;
         if (answered) {
@@ -378,12 +431,14 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       }
       s.escalations++;
       approvalDeadline = undefined;
+      flush();
       await acts.escalate({ ...ids, level: s.escalations, observation: s.observation, decision, route });
       note('escalated', `level ${s.escalations}`);
     }
     approvalDeadline = undefined;
     if (s.answer) {
       const round = (s.closedPrs?.length ?? 0) + 1;
+      flush();
       await acts.recordApproval({
         ...ids,
         ...(round > 1 ? { attempt: round } : {}),
@@ -397,7 +452,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     if (!needsReconcile) {
       note('no approval needed', `action ${decision.recommendedAction}`);
     } else if (decision.autoHealAllowed) {
-      await acts.recordApproval({ ...ids, approval: { kind: 'auto-heal', decision } });
+      await rec.recordApproval({ ...ids, approval: { kind: 'auto-heal', decision } });
       note('auto-approved', 'auto-heal allowed by policy');
     } else {
       await askPeople();
@@ -409,6 +464,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   /** Verifies closure by detecting again, at the route's interval, until clean or out of attempts. */
   const verify = async (): Promise<void> => {
     for (let attempt = nextVerifyAttempt; attempt <= route.verifyAttempts; attempt++) {
+      flush();
       const check = await (await onUnit()).acts.verifyClosure({ ...ids, observation: s.observation, attempt, ...(executors ? { action: decision.recommendedAction } : {}) });
       note(check.clean ? 'verified' : 'still drifted', check.detail);
       if (check.clean) {
@@ -417,6 +473,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
       }
       nextVerifyAttempt = attempt + 1;
       if (attempt < route.verifyAttempts) {
+        flush();
         await sleep(route.verifyInterval);
         await carryOnIfSuggested();
       }
@@ -436,6 +493,7 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     for (;;) {
       prDeadline ??= Date.now() + msToNumber(timeout as Duration);
       const wait = Math.max(1, Math.min(prDeadline - Date.now(), msToNumber(every as Duration)));
+      flush();
       await condition(() => prClosed !== undefined || historyTooLong(), wait);
       let closed = prClosed;
       prClosed = undefined;
@@ -474,7 +532,9 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
     if (s.stage === 'approve') {
       await carryOnIfSuggested();
       enter('reconcile');
-      const result = await (await onUnit()).acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
+      const unit = await onUnit();
+      flush();
+      const result = await unit.acts.reconcile({ ...ids, observation: s.observation, decision, approvedBy: s.answer?.approver ?? 'policy:auto-heal' });
       note(result.executed ? 'reconciled' : 'recorded', result.detail);
       enter('verify');
     }
@@ -486,8 +546,10 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
         enter('reconcile');
         const attempt = (s.closedPrs?.length ?? 0) + 1;
         let result: Awaited<ReturnType<typeof executorActs.reconcile>>;
+        const unit = await onUnit();
+        flush();
         try {
-          result = await (await onUnit()).executorActs.reconcile({
+          result = await unit.executorActs.reconcile({
             ...ids,
             observation: s.observation,
             decision,
@@ -539,8 +601,9 @@ export async function driftLifecycle(input: LifecycleInput): Promise<LifecycleSt
   enter('closed');
   // Every path above sets the outcome; a verification that never ran is not a reconciliation.
   const outcome: Outcome = (s.outcome ??= 'UNVERIFIED');
-  await acts.closeFinding({ ...ids, outcome, escalations: s.escalations, detections: s.detections });
+  await rec.closeFinding({ ...ids, outcome, escalations: s.escalations, detections: s.detections });
   note('closed', outcome);
+  flush();
   await condition(allHandlersFinished);
   return s;
 }

@@ -51,6 +51,8 @@ export interface CarriedLifecycle {
   executors?: boolean;
   /** When the open reconciliation PR escalates (epoch ms). */
   prDeadline?: number;
+  /** The lifecycle started lean (recording steps as local activities, batched search attributes): continued runs keep it. */
+  lean?: boolean;
 }
 
 /** A reconciliation PR the lifecycle opened, and where it stands. */
@@ -115,6 +117,12 @@ export interface LifecycleRoute {
   incidentTarget?: { type: 'pagerduty'; routingKeyEnv?: string } | { type: 'github-issue'; repo: string; labels?: string[] } | { type: 'console' };
   /** The incident opened at routing (route `createIncident` or an INCIDENT action), through the route's adapter. */
   incident?: { adapter: string; incidentId: string; url?: string };
+  /**
+   * The unit's credential boundary, read from the registry at routing (lean lifecycles): its
+   * reconcile, verify and PR-poll activities run on `<task queue>.<boundary>`; null: the registry
+   * declares none (the control queue). Absent: routing did not look (the lifecycle asks itself).
+   */
+  boundary?: string | null;
 }
 
 /** An approval or rejection that the lifecycle accepted. */

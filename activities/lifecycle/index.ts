@@ -59,6 +59,12 @@ export interface LifecycleDeps {
   /** Default PR timeout and poll interval when the unit's policy sets none. */
   prTimeout?: string;
   prPollInterval?: string;
+  /**
+   * The unit's credential boundary from the registry (activities/boundaries), recorded with the
+   * route so a lean lifecycle sends reconcile and verify to its queue without a lookup of its own.
+   * Unset: routes carry no boundary and the lifecycle asks.
+   */
+  boundaryOf?: (unit: string) => Promise<string | undefined>;
 }
 
 const SEVERITY: Record<string, 'critical' | 'error' | 'warning' | 'info'> = { CRITICAL: 'critical', HIGH: 'error', MEDIUM: 'warning', LOW: 'info', INFO: 'info' };
@@ -123,6 +129,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         verifyInterval: deps.verifyInterval,
         verifyAttempts: deps.verifyAttempts,
         maxReasonBytes: deps.maxReasonBytes ?? 2048,
+        ...(deps.boundaryOf ? { boundary: (await deps.boundaryOf(input.observation.unit)) ?? null } : {}),
       };
       const incident = raisesIncident(route, input.decision);
       await record(input, 'routed', { route, incident });
@@ -271,8 +278,11 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
         result = { clean: false, detail: `no detector can observe ${o.unit}: could not tell` };
       } else {
         const at = now();
-        const detection = await detector.detect(o.unit, at);
-        await deps.status?.record(o.unit, detection.status === 'ok' ? { status: 'ok' } : { status: 'failed', error: detection.error }, at);
+        // The drifted resource alone when the detector can read just it (a stale detection needs the whole unit).
+        const one = o.detectorStatus === undefined && detector.detectResource !== undefined;
+        const detection = one ? await detector.detectResource!(o, at) : await detector.detect(o.unit, at);
+        // Only a detection of the whole unit says when the unit was last seen (staleness).
+        if (!one) await deps.status?.record(o.unit, detection.status === 'ok' ? { status: 'ok' } : { status: 'failed', error: detection.error }, at);
         if (detection.status === 'failed') result = { clean: false, detail: `detection failed, could not tell: ${detection.error}` };
         else if (o.detectorStatus !== undefined) {
           // A stale detection closes when the unit's detection succeeds again; any drift it finds opens its own lifecycle at the next scan.

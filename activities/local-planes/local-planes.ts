@@ -100,36 +100,66 @@ export class LocalPlanes {
     );
   }
 
+  /**
+   * Where each resource was found at the last full read of a plane folder (folder → ref → file), so
+   * verification and revert read one file instead of the whole unit. Only a hint: the file is read
+   * and must still hold the resource, else the whole folder is read again.
+   */
+  private readonly fileOf = new Map<string, Map<string, string>>();
+
   private async readPlane(unit: string, plane: 'desired' | 'actual'): Promise<Map<string, { file: string; doc: Manifest }>> {
     const dir = path.join(this.root, unit, plane);
     const out = new Map<string, { file: string; doc: Manifest }>();
     // Desired manifests may be YAML as Git keeps them (several documents per file); the runtime's are JSON.
     for (const name of (await readdir(dir)).filter((n) => /\.json$/.test(n) || (plane === 'desired' && /\.ya?ml$/.test(n))).sort()) {
       const file = path.join(dir, name);
-      const text = await readFile(file, 'utf8');
-      let docs: Manifest[];
-      if (name.endsWith('.json')) {
-        try {
-          docs = [JSON.parse(text) as Manifest];
-        } catch (err) {
-          // V8 quotes the start of the text in its message; a manifest's text is not for error messages.
-          throw new Error(`${file}: not valid JSON: ${(err as Error).message.replace(/"[\s\S]*" is not valid JSON/, 'not valid JSON')}`);
-        }
-      } else {
-        const parsed = parseAllDocuments(text);
-        const list = Array.isArray(parsed) ? parsed : [];
-        const bad = list.find((d) => d.errors.length > 0);
-        if (bad) throw new Error(`${file}: line ${bad.errors[0]!.linePos?.[0].line ?? '?'}: not valid YAML (${bad.errors[0]!.code})`);
-        docs = list.map((d) => d.toJS() as Manifest).filter((d) => d !== null && d !== undefined);
+      for (const doc of await this.readManifests(file)) out.set(manifestRef(doc), { file, doc });
+    }
+    this.fileOf.set(dir, new Map([...out].map(([ref, { file }]) => [ref, file])));
+    return out;
+  }
+
+  /**
+   * One resource of a plane: from the file it was last seen in when that file still holds it, else
+   * from a full read of the folder (a resource the hint does not know is never taken as absent).
+   */
+  private async readResource(unit: string, plane: 'desired' | 'actual', ref: string): Promise<{ file: string; doc: Manifest } | undefined> {
+    const file = this.fileOf.get(path.join(this.root, unit, plane))?.get(ref);
+    if (file) {
+      const docs = await this.readManifests(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      });
+      const doc = docs.find((d) => manifestRef(d) === ref);
+      if (doc) return { file, doc };
+    }
+    return (await this.readPlane(unit, plane)).get(ref);
+  }
+
+  /** The manifests of one plane file: JSON (one) or YAML (several documents). */
+  private async readManifests(file: string): Promise<Manifest[]> {
+    const text = await readFile(file, 'utf8');
+    let docs: Manifest[];
+    if (file.endsWith('.json')) {
+      try {
+        docs = [JSON.parse(text) as Manifest];
+      } catch (err) {
+        // V8 quotes the start of the text in its message; a manifest's text is not for error messages.
+        throw new Error(`${file}: not valid JSON: ${(err as Error).message.replace(/"[\s\S]*" is not valid JSON/, 'not valid JSON')}`);
       }
-      for (const doc of docs) {
-        if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
-          throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
-        }
-        out.set(manifestRef(doc), { file, doc });
+    } else {
+      const parsed = parseAllDocuments(text);
+      const list = Array.isArray(parsed) ? parsed : [];
+      const bad = list.find((d) => d.errors.length > 0);
+      if (bad) throw new Error(`${file}: line ${bad.errors[0]!.linePos?.[0].line ?? '?'}: not valid YAML (${bad.errors[0]!.code})`);
+      docs = list.map((d) => d.toJS() as Manifest).filter((d) => d !== null && d !== undefined);
+    }
+    for (const doc of docs) {
+      if (typeof doc?.kind !== 'string' || typeof doc?.metadata?.name !== 'string') {
+        throw new Error(`${file}: field /kind or /metadata/name: expected a Kubernetes-shaped manifest`);
       }
     }
-    return out;
+    return docs;
   }
 
   private async readAudit(unit: string): Promise<UnitAudit> {
@@ -181,46 +211,66 @@ export class LocalPlanes {
       const observations: DriftObservation[] = [];
       const refs = [...new Set([...desired.keys(), ...actual.keys()])].sort();
       for (const ref of refs) {
-        const d = desired.get(ref)?.doc;
-        const a = actual.get(ref)?.doc;
-        // Both manifests are redacted whole before they are compared, so a secret's siblings
-        // (an env entry's name, the flag before an argument) count, and a changed secret still
-        // differs: equal values get equal fingerprints.
-        const resourceType = (d ?? a)!.kind;
-        const dSafe = d === undefined ? undefined : this.redactor.value(d, { resourceType });
-        const aSafe = a === undefined ? undefined : this.redactor.value(a, { resourceType });
-        let diff: FieldChange[];
-        let changeType: DriftObservation['changeType'];
-        if (d && !a) [changeType, diff] = ['deleted', [{ path: '/', kind: 'removed' }]];
-        else if (!d && a) [changeType, diff] = ['unmanaged', [{ path: '/', kind: 'added' }]];
-        else {
-          changeType = 'modified';
-          diff = diffJson(dSafe, aSafe)
-            .filter((x) => !runtimeOwned(x.path))
-            .map((x) => this.redactor.fieldChange({ ...x, desired: valueAtPointer(dSafe, x.path), actual: valueAtPointer(aSafe, x.path) }, resourceType));
-        }
-        if (diff.length === 0) continue;
-        const lastEvent = this.correlate(audit, ref, now.toISOString(), actors);
-        observations.push({
-          unit,
-          resourceRef: ref,
-          resourceType,
-          relationship: 'desired!=actual',
-          changeType,
-          changedFields: diff.map((x) => x.path),
-          diff,
-          detectedAt: now.toISOString(),
-          detector: 'local-planes',
-          ...(healthOf(a) === undefined ? {} : { healthy: healthOf(a) }),
-          sourceOfTruth: `file://${path.join(this.root, unit, 'desired')}`,
-          ...(lastEvent ? { auditCorrelation: lastEvent } : {}),
-        });
+        const o = this.observe(unit, ref, desired.get(ref)?.doc, actual.get(ref)?.doc, now, () => this.correlate(audit, ref, now.toISOString(), actors));
+        if (o) observations.push(o);
       }
       return { status: 'ok', unit, observations, resources: refs.length };
     } catch (err) {
       // A parse error quotes the file it could not read: the message is redacted like a value.
       return { status: 'failed', unit, error: this.redactor.text((err as Error).message) };
     }
+  }
+
+  /**
+   * Detects one resource of a unit again (verification): its desired and actual manifests only,
+   * read from the files they were last seen in, not the whole unit. The observation, if it still
+   * differs, carries no audit correlation: verification asks only whether it differs.
+   */
+  async detectResource(unit: string, ref: string, now: Date): Promise<LocalDetection> {
+    try {
+      const [d, a] = await Promise.all([this.readResource(unit, 'desired', ref), this.readResource(unit, 'actual', ref)]);
+      if (!d && !a) return { status: 'ok', unit, observations: [], resources: 0 };
+      const o = this.observe(unit, ref, d?.doc, a?.doc, now, () => undefined);
+      return { status: 'ok', unit, observations: o ? [o] : [], resources: 1 };
+    } catch (err) {
+      return { status: 'failed', unit, error: this.redactor.text((err as Error).message) };
+    }
+  }
+
+  /** The drift of one resource (desired `d`, actual `a`), or undefined when they agree. */
+  private observe(unit: string, ref: string, d: Manifest | undefined, a: Manifest | undefined, now: Date, correlate: () => DriftObservation['auditCorrelation']): DriftObservation | undefined {
+    // Both manifests are redacted whole before they are compared, so a secret's siblings
+    // (an env entry's name, the flag before an argument) count, and a changed secret still
+    // differs: equal values get equal fingerprints.
+    const resourceType = (d ?? a)!.kind;
+    const dSafe = d === undefined ? undefined : this.redactor.value(d, { resourceType });
+    const aSafe = a === undefined ? undefined : this.redactor.value(a, { resourceType });
+    let diff: FieldChange[];
+    let changeType: DriftObservation['changeType'];
+    if (d && !a) [changeType, diff] = ['deleted', [{ path: '/', kind: 'removed' }]];
+    else if (!d && a) [changeType, diff] = ['unmanaged', [{ path: '/', kind: 'added' }]];
+    else {
+      changeType = 'modified';
+      diff = diffJson(dSafe, aSafe)
+        .filter((x) => !runtimeOwned(x.path))
+        .map((x) => this.redactor.fieldChange({ ...x, desired: valueAtPointer(dSafe, x.path), actual: valueAtPointer(aSafe, x.path) }, resourceType));
+    }
+    if (diff.length === 0) return undefined;
+    const lastEvent = correlate();
+    return {
+      unit,
+      resourceRef: ref,
+      resourceType,
+      relationship: 'desired!=actual',
+      changeType,
+      changedFields: diff.map((x) => x.path),
+      diff,
+      detectedAt: now.toISOString(),
+      detector: 'local-planes',
+      ...(healthOf(a) === undefined ? {} : { healthy: healthOf(a) }),
+      sourceOfTruth: `file://${path.join(this.root, unit, 'desired')}`,
+      ...(lastEvent ? { auditCorrelation: lastEvent } : {}),
+    };
   }
 
   /**
@@ -233,10 +283,10 @@ export class LocalPlanes {
     if (ledger.split('\n').some((l) => l && (JSON.parse(l) as { key: string }).key === key)) {
       return { applied: false, detail: `already applied (${key})` };
     }
-    const desired = (await this.readPlane(unit, 'desired')).get(resourceRef);
+    const desired = await this.readResource(unit, 'desired', resourceRef);
     if (!desired) throw new Error(`${resourceRef} is not in the desired plane of ${unit}; nothing to revert to`);
     const actualDir = path.join(this.root, unit, 'actual');
-    const current = (await this.readPlane(unit, 'actual')).get(resourceRef);
+    const current = await this.readResource(unit, 'actual', resourceRef);
     const target = current?.file ?? path.join(actualDir, path.basename(desired.file));
     // Keep what the runtime owns (status); take everything else from desired.
     const next = { ...desired.doc, ...(current?.doc.status !== undefined ? { status: current.doc.status } : {}) };

@@ -22,6 +22,12 @@ export interface UnitDetector {
   has(unit: string): Promise<boolean>;
   /** Detects the unit's drift. "failed" is never "no drift". */
   detect(unit: string, now: Date): Promise<LocalDetection>;
+  /**
+   * Detects one observed resource again (verification), reading only what it needs: a detection
+   * whose observations concern that resource alone. Optional: without it, verification detects the
+   * whole unit. "failed" is never "no drift".
+   */
+  detectResource?(o: DriftObservation, now: Date): Promise<LocalDetection>;
   /** Reverts one observed resource to its source of truth, idempotently by `key`; undefined when no executor covers it. */
   revert(o: DriftObservation, key: string, now: Date): Promise<ExecutorResult | undefined>;
 }
@@ -32,6 +38,7 @@ export function localPlanesDetector(planes: LocalPlanes): UnitDetector {
     name: 'local-planes',
     has: (unit) => planes.has(unit),
     detect: (unit, now) => planes.detect(unit, now),
+    detectResource: (o, now) => planes.detectResource(o.unit, o.resourceRef, now),
     async revert(o, key, now) {
       const r = await planes.revert(o.unit, o.resourceRef, key, now);
       return { executed: true, detail: r.detail };
@@ -45,15 +52,14 @@ export function localPlanesDetector(planes: LocalPlanes): UnitDetector {
  * a workflow input, a history event or evidence. Idempotent on values already redacted.
  */
 export function redactingDetector(inner: UnitDetector, redactor: Redactor): UnitDetector {
+  const redacted = (d: LocalDetection): LocalDetection =>
+    d.status === 'ok' ? { ...d, observations: d.observations.map((o) => redactor.observation(o)) } : { ...d, error: redactor.text(d.error) };
+  const one = inner.detectResource?.bind(inner);
   return {
     name: inner.name,
     has: (unit) => inner.has(unit),
-    async detect(unit, now) {
-      const d = await inner.detect(unit, now);
-      return d.status === 'ok'
-        ? { ...d, observations: d.observations.map((o) => redactor.observation(o)) }
-        : { ...d, error: redactor.text(d.error) };
-    },
+    detect: async (unit, now) => redacted(await inner.detect(unit, now)),
+    ...(one ? { detectResource: async (o: DriftObservation, now: Date) => redacted(await one(o, now)) } : {}),
     revert: (o, key, now) => inner.revert(o, key, now),
   };
 }
@@ -74,6 +80,11 @@ export function routeDetectors(detectors: UnitDetector[]): UnitDetector & { dete
     async detect(unit, now) {
       const d = await detectorFor(unit);
       return d ? d.detect(unit, now) : { status: 'failed', unit, error: `no detector can observe ${unit}` };
+    },
+    async detectResource(o, now) {
+      const d = await detectorFor(o.unit);
+      if (!d) return { status: 'failed', unit: o.unit, error: `no detector can observe ${o.unit}` };
+      return d.detectResource ? d.detectResource(o, now) : d.detect(o.unit, now);
     },
     async revert(o, key, now) {
       return (await detectorFor(o.unit))?.revert(o, key, now);

@@ -123,6 +123,20 @@ export function unitTypeDetector(deps: UnitTypeDetectorDeps): UnitDetector & { a
         ...(partialFailure ? { partialFailure } : {}),
       };
     },
+    /**
+     * One resource again (verification): by the unit's one adapter when it can read a single
+     * resource; a unit several adapters observe (their results merge) is detected whole.
+     */
+    async detectResource(o, now) {
+      const adapters = await adaptersFor(o.unit);
+      const only = adapters.length === 1 ? adapters[0]! : undefined;
+      if (!only?.detectResource) return this.detect(o.unit, now);
+      try {
+        return await only.detectResource(o, now);
+      } catch (err) {
+        return { status: 'failed', unit: o.unit, error: (err as Error).message };
+      }
+    },
     async revert(o, key, now) {
       for (const a of await adaptersFor(o.unit)) {
         const r = await a.revert(o, key, now);

@@ -141,6 +141,19 @@ export function breakGlassRolesFor(registry: Registry, unitName: string): string
   return [...new Set([...(unit.spec.breakGlassRoles ?? []), ...(team?.spec.breakGlassRoles ?? [])])];
 }
 
+/**
+ * The `evidence.retention` of the unit an evidence id belongs to: a finding id (`<unit>:<fingerprint>`)
+ * or a hotfix window id (`hotfix:<unit>:<incident>`); unit names hold no `:`, so the first segment
+ * that names a registered unit is the one. Undefined when no unit matches or it sets no retention.
+ */
+export function evidenceRetentionOf(registry: Registry, evidenceId: string): string | undefined {
+  for (const segment of evidenceId.split(':')) {
+    const unit = registry.units.get(segment);
+    if (unit) return unit.spec.evidence?.retention;
+  }
+  return undefined;
+}
+
 /** Every break-glass role ARN in the registry (units and teams). */
 export function allBreakGlassRoles(registry: Registry): string[] {
   const roles = new Set<string>();

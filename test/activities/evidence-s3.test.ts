@@ -24,6 +24,10 @@ import { openEvidenceStore, publishCheckpoint } from '../../evidence/open';
 import { S3EvidenceStore } from '../../evidence/s3-store';
 import { EvidenceWriteFailed } from '../../evidence/store';
 import { motoCredentials, startMoto, type MotoServer } from '../support/moto';
+import { loadRegistryOrThrow } from '../../registry';
+import { withUnitRetention } from '../../workers/evidence-retention';
+import { runStartCheck } from '../../workers/check';
+import { loadConfig } from '../../workers/config';
 import { repoRoot } from '../support/shared-fixtures';
 
 const run = promisify(execFile);
@@ -55,6 +59,13 @@ const entry = (findingId: string, i: number, extra: { retention?: string } = {})
   data: { i },
   ...extra,
 });
+
+/** Days an object is locked for in COMPLIANCE mode, counted from `since` (epoch ms). */
+async function lockedDays(bucket: string, key: string, since: number): Promise<number> {
+  const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  expect(h.ObjectLockMode).toBe('COMPLIANCE');
+  return Math.round((h.ObjectLockRetainUntilDate!.getTime() - since) / DAY);
+}
 
 const errorOf = async (p: Promise<unknown>): Promise<{ name?: string; status?: number }> => {
   try {
@@ -93,12 +104,7 @@ describe('S3 evidence store on moto with Object Lock', () => {
     await store.append(entry('checkout:1', 1, { retention: '18m' }));
     await store.append(entry('payments:1', 1));
     await store.append(entry('edge:1', 1));
-    const head = (key: string) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    const days = async (key: string): Promise<number> => {
-      const h = await head(key);
-      expect(h.ObjectLockMode).toBe('COMPLIANCE');
-      return Math.round((h.ObjectLockRetainUntilDate!.getTime() - before) / DAY);
-    };
+    const days = (key: string) => lockedDays(bucket, key, before);
     expect(await days('prod/checkout_1/000001.json')).toBeGreaterThanOrEqual(547);
     expect(await days('prod/checkout_1/000001.json')).toBeLessThanOrEqual(553);
     expect(await days('prod/payments_1/000001.json')).toBeGreaterThanOrEqual(2556);
@@ -114,6 +120,50 @@ describe('S3 evidence store on moto with Object Lock', () => {
     expect(await days('prod/.log/leaves/000000000000.json')).toBe(400);
     expect(await days('prod/.log/checkpoints/000000000003')).toBe(400);
   });
+
+  it('as the worker opens it: each record locked for its unit’s registry retention, the log for the longest of them', async () => {
+    const bucket = await lockedBucket();
+    // The example registry: checkout-web-prod keeps evidence 7y, catalog-web-staging 400d.
+    const registry = await loadRegistryOrThrow(path.join(repoRoot, 'registry', 'examples', 'acme'));
+    const settings = await withUnitRetention(
+      { url: `s3://${bucket}/w/`, s3Endpoint: moto.endpoint, region: REGION, s3Credentials: motoCredentials, retention: '30d' },
+      async () => registry,
+    );
+    expect(settings.logRetention).toBe('7y');
+    const store = openEvidenceStore(settings);
+    const before = Date.now();
+    await store.append(entry('checkout-web-prod:760c28255832dc80', 1));
+    await store.append(entry('hotfix:checkout-web-prod:INC-1', 1));
+    await store.append(entry('catalog-web-staging:9a8f7b13a79d79cb', 1));
+    await store.append(entry('not-registered:1', 1));
+    const days = (key: string) => lockedDays(bucket, key, before);
+    expect(await days('w/checkout-web-prod_760c28255832dc80/000001.json')).toBeGreaterThanOrEqual(2556);
+    expect(await days('w/hotfix_checkout-web-prod_INC-1/000001.json')).toBeGreaterThanOrEqual(2556);
+    expect(await days('w/catalog-web-staging_9a8f7b13a79d79cb/000001.json')).toBe(400);
+    expect(await days('w/not-registered_1/000001.json')).toBe(30);
+    expect(await days('w/.log/leaves/000000000000.json')).toBeGreaterThanOrEqual(2556);
+  });
+
+  it('the worker start check (--check) fails on a bucket without Object Lock, names it, and passes on a locked one', async () => {
+    const plain = `plain-${process.pid}`;
+    await client.send(new CreateBucketCommand({ Bucket: plain }));
+    const locked = await lockedBucket();
+    const home = await mkdtemp(path.join(os.tmpdir(), 'driftplane-check-s3-'));
+    const evidenceItem = async (bucket: string) => {
+      const config = loadConfig({
+        DRIFTPLANE_HOME: home,
+        DRIFTPLANE_EVIDENCE_URL: `s3://${bucket}/prod/`,
+        DRIFTPLANE_EVIDENCE_S3_ENDPOINT: moto.endpoint,
+        DRIFTPLANE_EVIDENCE_REGION: REGION,
+        // Nothing answers here: the Temporal line fails, the evidence line is what this test reads.
+        TEMPORAL_ADDRESS: '127.0.0.1:9',
+      });
+      const report = await runStartCheck('worker', { ...config, evidence: { ...config.evidence, s3Credentials: motoCredentials } });
+      return report.items.find((i) => i.name === 'evidence store');
+    };
+    expect(await evidenceItem(plain)).toMatchObject({ status: 'fail', detail: expect.stringMatching(new RegExp(`^s3://${plain}: .*Object Lock`)) as unknown });
+    expect(await evidenceItem(locked)).toMatchObject({ status: 'ok', detail: `s3://${locked}/prod/: Object Lock enabled` });
+  }, 60_000);
 
   it('a DeleteObject of a locked version is refused (403 AccessDenied), one by one and in a batch; the record stays', async () => {
     const bucket = await lockedBucket();

@@ -62,6 +62,8 @@ describe('evidence storage unwritable while a lifecycle runs', () => {
     expect(failure.applicationFailureInfo?.type).toBe('EvidenceWriteFailed');
     expect(failure.applicationFailureInfo?.nonRetryable).toBeFalsy();
     expect(failure.message).toContain(dir);
+    // The worker logs every failed attempt too (the record the load scenario reads for local activities).
+    expect(w.activityFailures().filter((x) => x.activityType === 'recordApproval' && /EvidenceWriteFailed/.test(x.message)).length).toBeGreaterThanOrEqual(1);
 
     // Held at approve: no revert, nothing past the approval in state, search attribute, ledger or evidence.
     const s = await w.client.workflow.getHandle(f.workflowId).query<LifecycleState>('state');

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quietTemporalLogs, workflowBundle } from '../support/lifecycle-harness';
-import { BOUNDED_LIFECYCLE_PATCH, RECONCILE_EXECUTORS_PATCH } from '../../workflows/drift-lifecycle';
+import { BOUNDED_LIFECYCLE_PATCH, LEAN_LIFECYCLE_PATCH, RECONCILE_EXECUTORS_PATCH, SIGNAL_BUDGET_PATCH, SIGNED_ANSWERS_PATCH } from '../../workflows/drift-lifecycle';
+import { BOUNDARY_QUEUES_PATCH } from '../../workflows/boundary-queue';
 
 // Histories recorded from real runs (`npm run record-histories`). Every change to workflow code
 // must still replay them; a change of shape goes behind patched().
@@ -49,6 +50,46 @@ describe('replay of recorded histories', () => {
     );
     // Since it: a PR closed unmerged (back to approve), then a second PR merged and verified.
     expect(histories.map((h) => h.name)).toContain('lifecycle-pr-closed-then-merged');
+    // Recorded before the lean lifecycle (every remote activity, one upsert per stage): they replay on its old branches.
+    expect(histories.map((h) => h.name)).toEqual(
+      expect.arrayContaining([
+        'lifecycle-approved-revert-before-lean',
+        'lifecycle-auto-heal-before-lean',
+        'lifecycle-expired-before-lean',
+        'lifecycle-rejected-before-lean',
+        'lifecycle-signal-approval-before-lean',
+        'lifecycle-detection-stale-before-lean',
+        'lifecycle-quorum-unresolved-actor-before-lean',
+        'lifecycle-continued-first-run-before-lean',
+        'lifecycle-continued-last-run-before-lean',
+        'lifecycle-pr-closed-then-merged-before-lean',
+        'unit-scan-drift-before-boundary',
+        'unit-scan-detection-failed-before-boundary',
+      ]),
+    );
+  });
+
+  /** Whether a history holds a patch marker for `patch` (the id is in the marker's details, base64 in the exported JSON). */
+  const hasPatchMarker = (name: string, patch: string) => {
+    const h = histories.find((x) => x.name === name);
+    if (!h) throw new Error(`no recorded history ${name}`);
+    return (h.history.events as { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[]).some(
+      (e) =>
+        e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+        Object.values(e.markerRecordedEventAttributes.details ?? {}).some((d) => d.payloads?.some((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8').includes(patch))),
+    );
+  };
+
+  it('tells the lean shape apart: new lifecycles carry its one marker and none of the five it stands for', () => {
+    for (const name of ['lifecycle-auto-heal', 'lifecycle-approved-revert', 'lifecycle-pr-closed-then-merged', 'lifecycle-continued-first-run']) {
+      expect(hasPatchMarker(name, LEAN_LIFECYCLE_PATCH), name).toBe(true);
+      for (const older of [BOUNDED_LIFECYCLE_PATCH, SIGNED_ANSWERS_PATCH, SIGNAL_BUDGET_PATCH, RECONCILE_EXECUTORS_PATCH, BOUNDARY_QUEUES_PATCH]) expect(hasPatchMarker(name, older), `${name} ${older}`).toBe(false);
+    }
+    expect(hasPatchMarker('lifecycle-auto-heal-before-lean', LEAN_LIFECYCLE_PATCH)).toBe(false);
+    expect(hasPatchMarker('lifecycle-auto-heal-before-lean', RECONCILE_EXECUTORS_PATCH)).toBe(true);
+    // The scan since the boundary patch asks for the unit's queue; the one before did not.
+    expect(hasPatchMarker('unit-scan-drift', BOUNDARY_QUEUES_PATCH)).toBe(true);
+    expect(hasPatchMarker('unit-scan-drift-before-boundary', BOUNDARY_QUEUES_PATCH)).toBe(false);
   });
 
   it('tells the executors shape apart: histories since the patch carry its marker, older ones do not', () => {
@@ -57,8 +98,8 @@ describe('replay of recorded histories', () => {
         Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((d) => d.payloads?.some((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8').includes(RECONCILE_EXECUTORS_PATCH))),
       );
     expect(hasMarker('lifecycle-approved-revert-before-executors')).toBe(false);
-    expect(hasMarker('lifecycle-approved-revert')).toBe(true);
-    expect(hasMarker('lifecycle-pr-closed-then-merged')).toBe(true);
+    expect(hasMarker('lifecycle-approved-revert-before-lean')).toBe(true);
+    expect(hasMarker('lifecycle-pr-closed-then-merged-before-lean')).toBe(true);
   });
 
   it('tells the two shapes apart: old histories lack the bounded-state patch marker, new ones carry it', () => {
@@ -68,8 +109,8 @@ describe('replay of recorded histories', () => {
         Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((d) => d.payloads?.some((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8').includes(BOUNDED_LIFECYCLE_PATCH))),
       );
     expect(hasPatch('lifecycle-approved-revert-before-bounded')).toBe(false);
-    expect(hasPatch('lifecycle-approved-revert')).toBe(true);
-    expect(hasPatch('lifecycle-quorum-unresolved-actor')).toBe(true);
+    expect(hasPatch('lifecycle-approved-revert-before-lean')).toBe(true);
+    expect(hasPatch('lifecycle-quorum-unresolved-actor-before-lean')).toBe(true);
   });
 
   it.each(histories.map((h) => [h.name, h.history] as const))('replays %s deterministically', async (_name, history) => {

@@ -22,8 +22,42 @@ export interface ChaosWorkers {
   /** Starts a worker process; `hold` parks that activity type after it ran (chaos-hold.ts). */
   start(opts?: { hold?: string; env?: Record<string, string> }): Promise<ChildProcess>;
   kill9(child: ChildProcess): Promise<void>;
+  /**
+   * Every attempt the worker processes logged as failed ("Activity failed", the SDK's warning for
+   * activities and local activities alike): the only record of a failed local activity attempt,
+   * which history does not keep.
+   */
+  activityFailures(): LoggedActivityFailure[];
   /** Ends lifecycles left running on the task queue, kills the worker processes, closes the client and drops the ledger database. */
   close(): Promise<void>;
+}
+
+/** One failed activity attempt as a worker logged it. */
+export interface LoggedActivityFailure {
+  activityType: string;
+  isLocal: boolean;
+  attempt: number;
+  /** The error's type and message as logged. */
+  message: string;
+}
+
+/** The failed attempt a worker's JSON log line reports, if it is one. */
+function loggedFailure(line: string): LoggedActivityFailure | undefined {
+  if (!line.includes('Activity failed')) return undefined;
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (doc.msg !== 'Activity failed') return undefined;
+  const error = (doc.error ?? doc.err) as { type?: string; name?: string; message?: string } | undefined;
+  return {
+    activityType: String(doc.activityType ?? '?'),
+    isLocal: doc.isLocal === true,
+    attempt: Number(doc.attempt ?? 0),
+    message: [error?.type ?? error?.name, error?.message ?? JSON.stringify(error)].filter(Boolean).join(': '),
+  };
 }
 
 /** Prepares a config (with `overrides` as worker environment), the bundle on disk and a client, for the dev server at `address`. */
@@ -42,6 +76,7 @@ export async function chaosWorkers(
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection });
   const children: ChildProcess[] = [];
+  const failures: LoggedActivityFailure[] = [];
   let closed = false;
 
   const kill9 = (child: ChildProcess): Promise<void> =>
@@ -77,7 +112,14 @@ export async function chaosWorkers(
     children.push(child);
     return new Promise((resolve, reject) => {
       let err = '';
+      let partial = '';
       child.stderr!.on('data', (d: Buffer) => {
+        const lines = (partial + d.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const failed = loggedFailure(line);
+          if (failed) failures.push(failed);
+        }
         err = (err + d.toString()).slice(-20_000);
         if (process.env.DRIFTPLANE_TEST_WORKER_LOG) process.stderr.write(d);
         if (err.includes('driftplane worker:')) resolve(child);
@@ -94,6 +136,7 @@ export async function chaosWorkers(
     holdDir,
     start,
     kill9,
+    activityFailures: () => [...failures],
     close: async () => {
       if (closed) return;
       closed = true;

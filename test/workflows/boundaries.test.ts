@@ -59,7 +59,19 @@ async function activitiesOf(
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const scheduled = new Map<string, { type: string; taskQueue: string }>();
   const ran: { type: string; taskQueue: string; identity: string }[] = [];
+  // Local activities run inside a workflow task: on the workflow's queue, by the worker that completed that task.
+  let workflowQueue = '?';
+  let taskIdentity = '?';
   for (const e of history.events ?? []) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+      workflowQueue = e.workflowExecutionStartedEventAttributes?.taskQueue?.name ?? '?';
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+      taskIdentity = e.workflowTaskCompletedEventAttributes?.identity ?? '?';
+    if (e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED && e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
+      const data = e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data;
+      const type = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type : undefined;
+      ran.push({ type: type ?? '?', taskQueue: workflowQueue, identity: taskIdentity });
+    }
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
       const a = e.activityTaskScheduledEventAttributes!;
       scheduled.set(String(e.eventId), {
@@ -151,7 +163,7 @@ describe('credential boundaries on the dev server', () => {
     expect(onUnit.map((a) => a.type).sort()).toEqual(['detectUnit', 'reconcile', 'verifyClosure']);
     for (const a of onUnit)
       expect(a).toEqual({ type: a.type, taskQueue: `${control.taskQueue}.${X}`, identity: 'worker-a' });
-    // Evidence, classification, routing, approval and the close: the control worker, on the control queue.
+    // Evidence, classification, routing, approval and the close (local activities of the lean lifecycle): the control worker, on the control queue.
     const rest = ran.filter((a) => !UNIT_ACTIVITIES.includes(a.type));
     expect(rest.map((a) => a.type)).toEqual(
       expect.arrayContaining([

@@ -1,6 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { temporal } from '@temporalio/proto';
 import { EvidenceStore } from '../../evidence/evidence-store';
 import { LocalPlanes } from '../../activities/local-planes/local-planes';
 import type { ConsoleNotifier } from '../../activities/notify/console-notifier';
@@ -200,6 +201,29 @@ describe('driftLifecycle on the real Temporal dev server', () => {
     const steps = (await new EvidenceStore(t.config.evidenceDir).read(f.findingId)).map((r) => r.step);
     expect(steps.slice(-5)).toEqual(['routed', 'approval', 'reconciled', 'verified-1', 'closed']);
     expect(await new LocalPlanes(t.config.planesDir).detect('catalog-web-staging', new Date())).toMatchObject({ status: 'ok', observations: [] });
+  });
+
+  it('auto-heals in a lean history: at most 35 events, recording steps as local activities, one patch marker, search attributes once per wait', async () => {
+    const f = await scanFresh('catalog-web-staging');
+    const s = await finish(f.workflowId);
+    expect(s.outcome).toBe('RECONCILED');
+    const history = await t.env.client.workflow.getHandle(f.workflowId).fetchHistory();
+    const events = history.events ?? [];
+    const named = (type: temporal.api.enums.v1.EventType) => events.filter((e) => e.eventType === type);
+    const E = temporal.api.enums.v1.EventType;
+    expect(events.length).toBeLessThanOrEqual(35);
+    // Only what touches the unit's systems is an activity; the rest are local activities on the control worker.
+    const scheduled = named(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+    expect(scheduled).toEqual(['reconcile', 'verifyClosure']);
+    const markers = named(E.EVENT_TYPE_MARKER_RECORDED).map((e) => e.markerRecordedEventAttributes?.markerName);
+    expect(markers.filter((m) => m === 'core_local_activity')).toHaveLength(5);
+    expect(markers.filter((m) => m === 'core_patch')).toHaveLength(1);
+    // One upsert for the patch's change version, then one before reconcile, one before verify, one at the end.
+    expect(named(E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)).toHaveLength(4);
+    const d = await t.env.client.workflow.getHandle(f.workflowId).describe();
+    expect(d.typedSearchAttributes.get(LifecycleStateKey)).toBe('closed');
+    expect(d.typedSearchAttributes.get(RiskKey)).toBe(s.decision?.risk);
+    expect(d.typedSearchAttributes.get(DriftClassKey)).toBe(s.decision?.driftClass);
   });
 
   it('closes as REJECTED without touching the runtime when an approver rejects', async () => {

@@ -1,6 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answerFinding } from '../support/approver-keys';
@@ -33,9 +33,11 @@ describe('a worker killed mid-activity', () => {
     const f = scan.findings[0]!;
     await waitForState(client, f.workflowId, awaitingApproval);
 
-    // A named pipe among the actual manifests: reading it blocks (in the thread pool, so the worker's
-    // event loop and its heartbeats go on) until the worker dies. The revert reads the actual plane.
-    const fifo = path.join(config.planesDir, 'checkout-web-prod', 'actual', 'zz-blocking.json');
+    // A named pipe where the live manifest was: reading it blocks (in the thread pool, so the worker's
+    // event loop and its heartbeats go on) until the worker dies. The revert reads that one file (the
+    // file the scan saw the resource in); the real manifest waits aside until the worker is dead.
+    const fifo = path.join(config.planesDir, 'checkout-web-prod', 'actual', 'deployment-web.json');
+    await rename(fifo, `${fifo}.aside`);
     execFileSync('mkfifo', [fifo]);
     await answerFinding(client, f.findingId, 'approve', { approver: 'maria.lopez@acme.example', reason: 'revert to Git' });
     const handle = client.workflow.getHandle(f.workflowId);
@@ -55,6 +57,7 @@ describe('a worker killed mid-activity', () => {
     await procs.kill9(first);
     const killedAt = Date.now();
     await rm(fifo);
+    await rename(`${fifo}.aside`, fifo);
     await procs.start();
     const s = (await handle.result()) as LifecycleState;
     const reconciledAt = Date.parse(s.timeline.find((e) => e.event === 'reconciled')!.at);

@@ -1,7 +1,7 @@
 import { Runtime } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from '../../cli/free-port';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { approve } from '../../workflows/messages';
@@ -12,18 +12,6 @@ import { signedAnswer } from '../support/approver-keys';
 import { awaitingApproval, useDevServerWorker, waitForState } from '../support/lifecycle-harness';
 import { allPanels, metricNamesIn, readDashboard } from '../support/grafana-dashboard';
 import { parsePrometheusText } from '../support/prometheus-text';
-
-/** A free loopback port for Temporal's metrics server. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // The Runtime of this test file's process (vitest forks one per file): installed in the first
 // beforeAll, before the harness's (registered after it), whose quiet install then finds it

@@ -20,6 +20,7 @@ import { devServerConfigArgs } from '../workers/server-limits';
 import type { UnitScanResult } from '../workflows/unit-scan';
 import { createDriftplaneWorker } from '../workers/create-worker';
 import { awaitingApproval, testConfig, waitForState, workflowBundle } from '../test/support/lifecycle-helpers';
+import { registryWithBoundaries, STAGING_BOUNDARY } from '../test/support/boundary-registry';
 import { recordHotfixHistories } from './record-hotfix-histories';
 
 const outDir = path.resolve(__dirname, '..', 'test', 'fixtures', 'histories');
@@ -179,6 +180,29 @@ async function main(): Promise<void> {
     save('lifecycle-pr-closed-then-merged', f.workflowId, f.runId);
   });
   await w3.close();
+
+  // Credential boundaries (issue 13 §2): catalog-web-staging declares `boundary: auto`; this process
+  // runs the control worker and that boundary's worker. The scan detects on the boundary's queue; the
+  // lean lifecycle sends reconcile and verify there with the boundary its route recorded.
+  const bounded = await testConfig(env.address, { DRIFTPLANE_REGISTRY: await registryWithBoundaries(), DRIFTPLANE_BOUNDARIES: STAGING_BOUNDARY });
+  const w4 = await createDriftplaneWorker(bounded, { source: { workflowBundle: await workflowBundle() }, connection: env.nativeConnection, notifier: new ConsoleNotifier(undefined) });
+  const running = w4.run();
+  try {
+    await seedDemoSandbox(bounded.planesDir, new Date());
+    const scanId = `scan:catalog-web-staging:boundary:${Date.now()}`;
+    const handle = await env.client.workflow.start('unitScan', { workflowId: scanId, taskQueue: bounded.taskQueue, args: [{ unit: 'catalog-web-staging' }] });
+    const r = (await handle.result()) as UnitScanResult;
+    if (r.status !== 'drift') throw new Error(`no drift in catalog-web-staging on its boundary: ${JSON.stringify(r)}`);
+    const f = r.findings[0]!;
+    const done = await finish(f.workflowId);
+    if (done.outcome !== 'RECONCILED') throw new Error(`the boundary lifecycle closed ${done.outcome}`);
+    save('unit-scan-drift-boundary', scanId, handle.firstExecutionRunId);
+    save('lifecycle-auto-heal-boundary', f.workflowId, f.runId);
+  } finally {
+    w4.shutdown();
+    await running;
+    await w4.close();
+  }
 
   // Hotfix windows (issue 9, part 6): an extended window closed at expiry, and an escalated one accepted.
   await recordHotfixHistories(env, save);

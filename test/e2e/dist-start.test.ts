@@ -141,6 +141,8 @@ describe('the image, rebuilt from the Dockerfile', () => {
       'decision table': 'ok',
       ledger: 'ok',
       'data folders': 'ok',
+      // The evidence folder (an S3 store would be asked for its Object Lock here).
+      'evidence store': 'ok',
       // No OpenTofu on this machine; the image copies it from its own stage.
       tofu: expect.stringMatching(/^(ok|warn)$/),
       temporal: 'ok',
@@ -200,7 +202,7 @@ describe('a Dockerfile that forgets what the runtime needs fails the test', () =
     expect(broken).not.toBe(dockerfile);
     const r = await runCheck(build(broken, 'no-deps'), workerCommand(), inject('temporalAddress'));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Cannot find module '(zod|commander|@temporalio\/[a-z-]+|yaml)'/);
+    expect(r.stderr).toMatch(/Cannot find module '(zod|commander|@temporalio\/[a-z-]+|@aws-sdk\/[a-z0-9-]+|yaml)'/);
   });
 
   it.runIf(runAsNode)(

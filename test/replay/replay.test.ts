@@ -87,6 +87,14 @@ describe('replay of recorded histories', () => {
     }
     expect(hasPatchMarker('lifecycle-auto-heal-before-lean', LEAN_LIFECYCLE_PATCH)).toBe(false);
     expect(hasPatchMarker('lifecycle-auto-heal-before-lean', RECONCILE_EXECUTORS_PATCH)).toBe(true);
+    // A unit with a credential boundary: the lean lifecycle sends reconcile and verify to its queue (the boundary from the route), the rest stays local.
+    const queues = (name: string) =>
+      (histories.find((h) => h.name === name)!.history.events as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; taskQueue?: { name?: string } } }[]).flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [`${e.activityTaskScheduledEventAttributes.activityType?.name} ${e.activityTaskScheduledEventAttributes.taskQueue?.name}`] : [],
+      );
+    expect(queues('lifecycle-auto-heal-boundary')).toEqual([expect.stringMatching(/^reconcile \S+\.k8s-staging-use1$/), expect.stringMatching(/^verifyClosure \S+\.k8s-staging-use1$/)]);
+    expect(queues('unit-scan-drift-boundary')).toEqual([expect.stringMatching(/^detectUnit \S+\.k8s-staging-use1$/), expect.not.stringMatching(/k8s-staging-use1/)]);
+    expect(hasPatchMarker('lifecycle-auto-heal-boundary', LEAN_LIFECYCLE_PATCH)).toBe(true);
     // The scan since the boundary patch asks for the unit's queue; the one before did not.
     expect(hasPatchMarker('unit-scan-drift', BOUNDARY_QUEUES_PATCH)).toBe(true);
     expect(hasPatchMarker('unit-scan-drift-before-boundary', BOUNDARY_QUEUES_PATCH)).toBe(false);

@@ -4,12 +4,8 @@
  * dev server. What ran where is read back from Temporal itself: each ActivityTaskScheduled event
  * names its task queue, and each ActivityTaskStarted names the identity of the worker that took it.
  */
-import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConsoleNotifier } from '../../activities/notify/console-notifier';
 import { seedDemoSandbox } from '../../cli/demo-sandbox';
@@ -17,7 +13,8 @@ import type { LifecycleState } from '../../workflows/messages';
 import type { UnitScanResult } from '../../workflows/unit-scan';
 import type { Config } from '../../workers/config';
 import { createDriftplaneWorker, type DriftplaneWorker } from '../../workers/create-worker';
-import { answerFinding, keyedAcmeRegistry } from '../support/approver-keys';
+import { answerFinding } from '../support/approver-keys';
+import { PROD_BOUNDARY, registryWithBoundaries, STAGING_BOUNDARY } from '../support/boundary-registry';
 import {
   awaitingApproval,
   quietTemporalLogs,
@@ -26,30 +23,13 @@ import {
   workflowBundle,
 } from '../support/lifecycle-helpers';
 
-const X = 'k8s-staging-use1'; // catalog-web-staging (cluster staging-use1), `boundary: auto`
-const Y = 'k8s-prod-euw1-a'; // checkout-web-prod (cluster prod-euw1-a), `boundary: auto`
+const X = STAGING_BOUNDARY; // catalog-web-staging (cluster staging-use1), `boundary: auto`
+const Y = PROD_BOUNDARY; // checkout-web-prod (cluster prod-euw1-a), `boundary: auto`
 const EventType = temporal.api.enums.v1.EventType;
 
 let env: TestWorkflowEnvironment;
 let control: Config;
 const workers: { name: string; w: DriftplaneWorker; running: Promise<void> }[] = [];
-
-/** A copy of the keyed example registry where the two demo units declare `boundary: auto`. */
-async function registryWithBoundaries(): Promise<string> {
-  const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'driftplane-boundaries-')), 'registry');
-  await cp((await keyedAcmeRegistry()).registryDir, dir, { recursive: true });
-  const unitsDir = path.join(dir, 'units');
-  for (const name of await readdir(unitsDir)) {
-    const file = path.join(unitsDir, name);
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
-    const hit = docs.filter((d) =>
-      ['catalog-web-staging', 'checkout-web-prod'].includes(String(d.getIn(['metadata', 'name']))),
-    );
-    for (const d of hit) d.setIn(['spec', 'boundary'], 'auto');
-    if (hit.length) await writeFile(file, docs.map((d) => d.toString({ lineWidth: 0 })).join(''));
-  }
-  return dir;
-}
 
 /** Each activity of a workflow run: its type, the task queue it was scheduled on, and the identity of the worker that started it. */
 async function activitiesOf(

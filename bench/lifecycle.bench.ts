@@ -48,7 +48,7 @@ import { loadConfig, type Config } from '../workers/config';
 import { createDriftplaneWorker, tuningOptions, type DriftplaneWorker } from '../workers/create-worker';
 import type { LifecycleState } from '../workflows/messages';
 import { answerFinding, keyedAcmeRegistry } from '../test/support/approver-keys';
-import { failedAttempts, scanOne, type FailedAttempt } from '../test/support/chaos-lifecycle';
+import { activityFailureOf, failedAttempts, scanOne, type FailedAttempt, type LoggedActivityFailure } from '../test/support/chaos-lifecycle';
 import { awaitingApproval, waitForState, workflowBundle } from '../test/support/lifecycle-helpers';
 import type { BareActivities } from './bare-lifecycle-workflow';
 import { APPROVAL_UNIT, fleetRegistry, fleetUnits, seedFleet, TEMPLATE_UNIT, type FleetUnit } from '../test/support/fleet';
@@ -171,16 +171,14 @@ async function bareRound(client: Client, taskQueue: string, n: number, activitie
 }
 
 /** Every attempt the worker logged as failed ("Activity failed": activities and local activities alike). */
-const loggedFailures: { activityType: string; isLocal: boolean; attempt: number; message: string }[] = [];
+const loggedFailures: LoggedActivityFailure[] = [];
 
 /** The process's Temporal Runtime: warnings and errors only, each failed activity attempt kept for the report. */
 function installRuntimeLogger(): void {
   Runtime.install({
     logger: new DefaultLogger('WARN', (entry: LogEntry) => {
       if (entry.message === 'Activity failed') {
-        const m = entry.meta as { activityType?: string; isLocal?: boolean; attempt?: number; error?: unknown } | undefined;
-        const error = m?.error as { type?: string; message?: string } | undefined;
-        loggedFailures.push({ activityType: m?.activityType ?? '?', isLocal: m?.isLocal === true, attempt: m?.attempt ?? 0, message: `${error?.type ? `${error.type}: ` : ''}${error?.message ?? String(m?.error)}` });
+        loggedFailures.push(activityFailureOf(entry.meta ?? {}));
         return;
       }
       console.error(`${entry.level} ${entry.message}`);

@@ -7,8 +7,9 @@
  *
  * Checked: the compiled modules load (the caller imports them first); the workflow code; the
  * registry; the decision table; the ledger's migrations and its database; the data folders are
- * writable; an S3 evidence store answers with Object Lock on; Temporal answers and the namespace exists. The OpenTofu binary is only a warning: only
- * units with plan detection or state executors need it.
+ * writable; an S3 evidence store answers with Object Lock on; Temporal answers and the namespace
+ * exists. The OpenTofu binary is only a warning: only units with plan detection or state executors
+ * need it.
  */
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -180,3 +180,26 @@ export async function failedAttempts(
   }
   return out;
 }
+
+/** One failed activity attempt as a worker logged it. */
+export interface LoggedActivityFailure {
+  activityType: string;
+  isLocal: boolean;
+  attempt: number;
+  /** The error's type and message as logged. */
+  message: string;
+}
+
+/**
+ * The failed attempt an "Activity failed" log record reports (the SDK's fields: activityType,
+ * isLocal, attempt, error), from a worker process's JSON line or an in-process Runtime logger.
+ */
+export function activityFailureOf(fields: Record<string, unknown>): LoggedActivityFailure {
+  const error = (fields.error ?? fields.err) as { type?: string; name?: string; message?: string } | undefined;
+  return {
+    activityType: String(fields.activityType ?? '?'),
+    isLocal: fields.isLocal === true,
+    attempt: Number(fields.attempt ?? 0),
+    message: [error?.type ?? error?.name, error?.message ?? JSON.stringify(error)].filter(Boolean).join(': '),
+  };
+}

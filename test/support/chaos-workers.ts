@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import type { Config } from '../../workers/config';
+import { activityFailureOf, type LoggedActivityFailure } from './chaos-lifecycle';
 import { dropDatabase } from './ledger-db';
 import { testConfig, workflowBundle } from './lifecycle-helpers';
 import { repoRoot } from './shared-fixtures';
@@ -32,15 +33,6 @@ export interface ChaosWorkers {
   close(): Promise<void>;
 }
 
-/** One failed activity attempt as a worker logged it. */
-export interface LoggedActivityFailure {
-  activityType: string;
-  isLocal: boolean;
-  attempt: number;
-  /** The error's type and message as logged. */
-  message: string;
-}
-
 /** The failed attempt a worker's JSON log line reports, if it is one. */
 function loggedFailure(line: string): LoggedActivityFailure | undefined {
   if (!line.includes('Activity failed')) return undefined;
@@ -50,14 +42,7 @@ function loggedFailure(line: string): LoggedActivityFailure | undefined {
   } catch {
     return undefined;
   }
-  if (doc.msg !== 'Activity failed') return undefined;
-  const error = (doc.error ?? doc.err) as { type?: string; name?: string; message?: string } | undefined;
-  return {
-    activityType: String(doc.activityType ?? '?'),
-    isLocal: doc.isLocal === true,
-    attempt: Number(doc.attempt ?? 0),
-    message: [error?.type ?? error?.name, error?.message ?? JSON.stringify(error)].filter(Boolean).join(': '),
-  };
+  return doc.msg === 'Activity failed' ? activityFailureOf(doc) : undefined;
 }
 
 /** Prepares a config (with `overrides` as worker environment), the bundle on disk and a client, for the dev server at `address`. */

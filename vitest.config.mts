@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // The native Temporal bridge does not like worker threads: every project runs in forks.
 // `unit` needs no servers. `temporal` gets one real Temporal dev server per test run (global setup).
-// `chaos` gets its own, and runs after the others.
+// `chaos` gets its own. Order: `unit` (group 0), then `chaos` (group 1), then `temporal`: vitest runs
+// a project with file parallelism off and no groupOrder of its own in a sequential group after all
+// numbered groups. No two of them overlap.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -31,9 +33,9 @@ export default defineConfig({
         extends: true,
         test: {
           // Chaos scenarios (test/chaos, issue 13 §5): SIGKILLed workers and servers, AWS unreachable,
-          // unwritable evidence, load, tampering. They start their own dev server (global setup),
-          // run one file at a time, and only after the other projects (groupOrder), so that neither
-          // disturbs the other's timing on a 2-core machine.
+          // unwritable evidence, load, tampering. They start their own dev server (global setup) and
+          // run one file at a time, in a group of their own (groupOrder), so that no other project
+          // disturbs their timing on a 2-core machine, nor they its.
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
           globalSetup: ['test/support/chaos-global-setup.ts'],
